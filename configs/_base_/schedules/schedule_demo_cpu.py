@@ -1,0 +1,15 @@
+# A few minutes on 2 CPU cores.
+optimizer = dict(type='SGD', lr=0.05, momentum=0.9, weight_decay=1e-4)
+optim_wrapper = dict(type='OptimWrapper', optimizer=optimizer, clip_grad=None)
+param_scheduler = [dict(type='PolyLR', eta_min=1e-4, power=0.9, begin=0, end=1500, by_epoch=False)]
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=1500, val_interval=1500)
+val_cfg = dict(type='ValLoop')
+test_cfg = dict(type='TestLoop')
+default_hooks = dict(
+    timer=dict(type='IterTimerHook'),
+    logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
+    param_scheduler=dict(type='ParamSchedulerHook'),
+    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=1500),
+    sampler_seed=dict(type='DistSamplerSeedHook'),
+    visualization=dict(type='SegVisualizationHook'))
+custom_hooks = [dict(type='CAMVisualizationHook', num_images=8)]

@@ -1,0 +1,3 @@
+from .cam_visualization_hook import CAMVisualizationHook
+
+__all__ = ['CAMVisualizationHook']

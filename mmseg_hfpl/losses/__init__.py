@@ -1,0 +1,5 @@
+from .feature_similarity_loss import FeatureSimilarityLoss, gate_scores
+from .gap_loss import GAPMultiLabelLoss
+from .importance_sampling_loss import ImportanceSamplingLoss
+
+__all__ = ['FeatureSimilarityLoss', 'GAPMultiLabelLoss', 'ImportanceSamplingLoss', 'gate_scores']

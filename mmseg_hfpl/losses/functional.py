@@ -1,0 +1,262 @@
+"""Functional core of the add-on losses: plain tensor functions, each citing its equation.
+
+The registered loss modules (``importance_sampling_loss.py``, ``gap_loss.py``,
+``feature_similarity_loss.py``) only read their configuration and call these functions.
+"""
+import math
+from typing import Optional, Tuple
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+# The official hfpl code adds this epsilon before sampling and inside the log of eq. 12.
+EPS = 1e-5
+# Upper bound on the number of (row, column) pair entries held at once by the FSL kernel.
+_PAIR_BLOCK_ELEMENTS = 1 << 22
+_ONE = torch.ones(())
+
+
+# --------------------------------------------------------------------------- input checks
+def check_score_and_label(cls_score: Tensor, label: Tensor) -> None:
+    """Raise a ``ValueError`` naming the tensor when scores or labels are malformed."""
+    if cls_score.dim() != 4:
+        raise ValueError(f'cls_score must be (B, C, h, w), got shape {tuple(cls_score.shape)}')
+    if label.dim() != 2 or label.shape != cls_score.shape[:2]:
+        raise ValueError(f'label must be (B, C) = {tuple(cls_score.shape[:2])} to match cls_score, '
+                         f'got shape {tuple(label.shape)}')
+    if not bool(torch.isfinite(cls_score).all()):
+        raise ValueError('cls_score contains non-finite values (NaN or Inf)')
+    if not bool(((label == 0) | (label == 1)).all()):
+        raise ValueError('label must hold only 0 and 1 (multi-hot image-level labels)')
+
+
+# --------------------------------------------------------------------------- CAM normalisations
+def max_norm(cls_score: Tensor, eps: float = EPS, subtract_min: bool = False) -> Tensor:
+    """Max-normalised CAM ``r`` (eq. 4): ReLU(s) / max ReLU(s), per image and channel.
+
+    ``subtract_min=True`` gives the min-max variant of SEAM's ``visualization.max_norm``
+    (``ReLU(p - min - eps) / (max - min + eps)`` on ``p = ReLU(s)``), used by the official code.
+    """
+    cam = F.relu(cls_score)
+    flat = cam.flatten(2)
+    max_v = flat.max(dim=2)[0][..., None, None]
+    if subtract_min:
+        min_v = flat.min(dim=2)[0][..., None, None]
+        return F.relu(cam - min_v - eps) / (max_v - min_v + eps)
+    return cam / (max_v + eps)
+
+
+def multinomial_posterior(cls_score: Tensor, bg_score: Optional[Tensor] = None) -> Tensor:
+    """Softmax posterior ``a`` (eq. 5) over [background, classes]; returns (B, 1 + C, h, w).
+
+    Without a background score map the background logit is the constant 0, which makes the
+    one-class case coincide with the sigmoid.
+    """
+    if bg_score is None:
+        bg_score = cls_score.new_zeros(cls_score[:, :1].shape)
+    return torch.softmax(torch.cat([bg_score, cls_score], dim=1), dim=1)
+
+
+# --------------------------------------------------------------------------- ISL (eqs. 14-18)
+def importance_sampling_loss(cls_score: Tensor,
+                             label: Tensor,
+                             num_samples: int = 10,
+                             posterior: str = 'binomial',
+                             bg_score: Optional[Tensor] = None,
+                             generator: Optional[torch.Generator] = None) -> Tensor:
+    """Multi-sample importance sampling loss, averaged over batch, classes and samples.
+
+    Args:
+        cls_score: class score maps ``s`` (B, C, h, w), foreground classes only.
+        label: image-level multi-hot labels ``y`` (B, C).
+        num_samples: pixels drawn per image and class, with replacement (``N`` of eq. 18).
+        posterior: ``'binomial'`` (sigmoid, eq. 14) or ``'multinomial'`` (softmax, eq. 5).
+        bg_score: optional background score map (B, 1, h, w) for the multinomial posterior.
+        generator: optional random generator for the pixel draws.
+    """
+    b, c, h, w = cls_score.shape
+    if posterior == 'binomial':
+        prob = torch.sigmoid(cls_score)  # eq. 14
+    elif posterior == 'multinomial':
+        prob = multinomial_posterior(cls_score, bg_score)[:, 1:]  # eq. 5
+    else:
+        raise ValueError(f"posterior must be 'binomial' or 'multinomial', got {posterior!r}")
+    # eq. 15 (eq. 6): pixel distribution proportional to the posterior; no gradient through it
+    weights = prob.detach().reshape(b * c, h * w) + EPS
+    index = torch.multinomial(weights, num_samples, replacement=True, generator=generator)
+    target = label.to(cls_score.dtype).reshape(b * c, 1).expand(-1, num_samples)
+    if posterior == 'binomial':
+        # eqs. 8 + 18 on sigmoid(s) at the drawn pixels, computed from the logits for stability
+        sampled = cls_score.reshape(b * c, h * w).gather(1, index)
+        return F.binary_cross_entropy_with_logits(sampled, target)
+    sampled = prob.reshape(b * c, h * w).gather(1, index)  # eq. 7
+    return F.binary_cross_entropy(sampled, target)  # eqs. 8 + 18
+
+
+def expected_importance_sampling_loss(cls_score: Tensor,
+                                      label: Tensor,
+                                      posterior: str = 'binomial',
+                                      bg_score: Optional[Tensor] = None) -> Tensor:
+    """Exact expectation of :func:`importance_sampling_loss` over the draws (eqs. 15 + 8)."""
+    b, c, h, w = cls_score.shape
+    if posterior == 'binomial':
+        prob = torch.sigmoid(cls_score)
+        target = label.to(cls_score.dtype)[..., None, None].expand_as(cls_score)
+        bce = F.binary_cross_entropy_with_logits(cls_score, target, reduction='none')
+    else:
+        prob = multinomial_posterior(cls_score, bg_score)[:, 1:]
+        target = label.to(cls_score.dtype)[..., None, None].expand_as(prob)
+        bce = F.binary_cross_entropy(prob, target, reduction='none')
+    weights = prob.detach().flatten(2) + EPS
+    weights = weights / weights.sum(dim=2, keepdim=True)
+    return (weights * bce.flatten(2)).sum(dim=2).mean()
+
+
+# --------------------------------------------------------------------------- GAP loss (eq. 17)
+def gap_bce_loss(cls_score: Tensor, label: Tensor) -> Tensor:
+    """BCE on the image-level GAP score (eqs. 3 + 17), averaged over batch and classes.
+
+    ``S_c`` is the spatial mean of ``s_c`` (as in the baselines' ``adaptive_avg_pool2d``).
+    """
+    return F.binary_cross_entropy_with_logits(cls_score.mean(dim=(2, 3)), label.to(cls_score.dtype))
+
+
+# --------------------------------------------------------------------------- FSL (eqs. 9-13)
+def _gaussian_factors(h: int, w: int, sigma: float, device, dtype):
+    """Separable factors of eq. 10: ``w_ij = g(r_i - r_j) g(c_i - c_j) / (2 pi sigma^2)``."""
+    dr = torch.arange(h, device=device, dtype=dtype)
+    dc = torch.arange(w, device=device, dtype=dtype)
+    dr2 = (dr[:, None] - dr[None]).square()
+    dc2 = (dc[:, None] - dc[None]).square()
+    return dr2, dc2, (dr2 * (-0.5 / sigma ** 2)).exp(), (dc2 * (-0.5 / sigma ** 2)).exp()
+
+
+def _separable_laplacian(y: Tensor, gr: Tensor, gc: Tensor, h: int, w: int) -> Tensor:
+    """``(D - G) y`` for the separable kernel ``G = gr (x) gc`` on (B, n, K) predictions."""
+    b, n, k = y.shape
+    img = y.transpose(1, 2).reshape(b, k, h, w)
+    gy = (gr @ img @ gc.T).reshape(b, k, n).transpose(1, 2)
+    deg = torch.outer(gr.sum(1), gc.sum(1)).reshape(1, n, 1)
+    return deg * y - gy
+
+
+class _PairwiseFeatureSimilarity(torch.autograd.Function):
+    """Exact eq. 9 as the quadratic form ``-sum_k y_k^T (D - K) y_k / (B h w)`` with the image-only
+    kernel ``K_ij = w_ij f_ij``.
+
+    With ``A = exp(2 mu)`` and ``z = (delta + eps) / (1 - delta + eps)``, eq. 12 is
+    ``f = tanh(mu + log z) = 1 - 2 / (1 + A z^2)``, so ``K = W - 2 M`` with ``M = W / (1 + A z^2)``.
+    The Gaussian part ``W`` (eq. 10) is separable and applied exactly with two small matrix
+    products; only ``M`` needs the pixel pairs. Its symmetric blocks are built on the fly (upper
+    triangle only), so no (h*w)^2 tensor is ever stored and the backward pass is free.
+    """
+
+    @staticmethod
+    def forward(ctx, image: Tensor, gated: Tensor, mu: Tensor, sigma: Tensor) -> Tensor:
+        b, k, h, w = gated.shape
+        n = h * w
+        dtype, device = gated.dtype, gated.device
+        mu_v, sigma_v = float(mu), float(sigma)
+        need_mu, need_sigma = ctx.needs_input_grad[2], ctx.needs_input_grad[3]
+        a_coef = math.exp(2.0 * mu_v)
+        # delta = L1 / 3 (eq. 13) comes straight out of cdist on colours divided by 3
+        x = image.detach().to(dtype).clamp(0., 1.).reshape(b, 3, n).transpose(1, 2)
+        x = (x / 3.0).contiguous()
+        y = gated.detach().reshape(b, k, n).transpose(1, 2)
+        # (D - K) 1 = 0: centring each image's predictions leaves the quadratic form unchanged and
+        # limits cancellation between the degree and the neighbour terms.
+        y = (y - y.mean(dim=1, keepdim=True)).contiguous()
+        dr2, dc2, gr, gc = _gaussian_factors(h, w, sigma_v, device, dtype)
+        norm = 1.0 / (2.0 * math.pi * sigma_v ** 2)
+        # pairwise kernels: M, then M / q (for d/d mu) and M * (d^2 / s^3 - 2 / s) (for d/d sigma)
+        num = 1 + int(need_mu) + int(need_sigma)
+        # a ones column appended to y gives the kernel's row (degree) sums from the same product
+        y1 = torch.cat([y, y.new_ones(b, n, 1)], dim=2)
+        acc = y.new_zeros(num, b, n, k + 1)
+        gr_n = gr * norm
+        r0 = 0
+        while r0 < h:
+            # block of whole image rows [r0, r1) against columns [r0 * w, n): the upper triangle
+            # of the symmetric pairwise matrix (the rest is the transpose), within the budget
+            r1 = min(h, r0 + max(1, _PAIR_BLOCK_ELEMENTS // (w * w * (h - r0))))
+            start, stop = r0 * w, r1 * w
+            weight = (gr_n[r0:r1, r0:, None, None] * gc[None, None]).permute(0, 2, 1, 3)
+            weight = weight.reshape(stop - start, n - start)  # eq. 10
+            if need_sigma:
+                dist2 = (dr2[r0:r1, r0:, None, None] + dc2[None, None]).permute(0, 2, 1, 3)
+                dist2 = dist2.reshape(stop - start, n - start)
+            for bi in range(b):
+                # eq. 13 (+ eps): e = delta + eps
+                e = torch.cdist(x[bi, start:stop], x[bi, start:], p=1.0).add_(EPS)
+                # eq. 12: z = (delta + eps) / (1 - delta + eps) and q = 1 + A z^2, so f = 1 - 2 / q
+                z = torch.rsub(e, 1.0 + 2.0 * EPS).reciprocal_().mul_(e)
+                q = torch.addcmul(_ONE.to(z), z, z, value=a_coef)
+                pair = [torch.div(weight, q, out=z)]
+                if need_mu:
+                    pair.append(pair[0] / q)
+                if need_sigma:
+                    pair.append(pair[0] * (dist2 / sigma_v ** 3 - 2.0 / sigma_v))
+                for t, m in enumerate(pair):
+                    acc[t, bi, start:stop] += m @ y1[bi, start:]
+                    if stop < n:  # the transposed (lower-triangle) half of the block
+                        acc[t, bi, stop:] += m[:, stop - start:].T @ y1[bi, start:stop]
+            r0 = r1
+        deg, nbr = acc[..., k:], acc[..., :k]
+        lap_m = deg * y - nbr  # (D_P - P) y for every pairwise kernel P
+        lap_w = _separable_laplacian(y, gr_n, gc, h, w)
+        ly = lap_w - 2.0 * lap_m[0]  # (D - K) y with K = W - 2 M
+        scale = -1.0 / (b * n)
+
+        def quad(vec):
+            return (y * vec).sum(dtype=torch.float64)
+
+        grads = [None, None]
+        if need_mu:  # d f / d mu = 1 - f^2 = 4 / q - 4 / q^2
+            grads[0] = 4.0 * (quad(lap_m[0]) - quad(lap_m[1])) * scale
+        if need_sigma:  # d w / d sigma = w (d^2 / sigma^3 - 2 / sigma)
+            lap_dw = (_separable_laplacian(y, gr_n * dr2, gc, h, w)
+                      + _separable_laplacian(y, gr_n, gc * dc2, h, w)) / sigma_v ** 3 \
+                - lap_w * (2.0 / sigma_v)
+            grads[1] = (quad(lap_dw) - 2.0 * quad(lap_m[-1])) * scale
+        ctx.save_for_backward(ly)
+        ctx.meta = (b, k, h, w, scale)
+        ctx.grad_params = grads
+        return (quad(ly) * scale).to(dtype)
+
+    @staticmethod
+    def backward(ctx, grad_out: Tensor):
+        (ly, ) = ctx.saved_tensors
+        b, k, h, w, scale = ctx.meta
+        grad_gated = grad_mu = grad_sigma = None
+        if ctx.needs_input_grad[1]:
+            grad_gated = (ly * (2.0 * scale) * grad_out).transpose(1, 2).reshape(b, k, h, w)
+        if ctx.needs_input_grad[2]:
+            grad_mu = (ctx.grad_params[0] * grad_out).to(grad_out.dtype)
+        if ctx.needs_input_grad[3]:
+            grad_sigma = (ctx.grad_params[1] * grad_out).to(grad_out.dtype)
+        return None, grad_gated, grad_mu, grad_sigma
+
+
+def pairwise_feature_similarity(image: Tensor, gated: Tensor, mu=2.5, sigma=5.0) -> Tensor:
+    """Feature similarity loss of eq. 9 over all ordered pixel pairs, divided by ``B*h*w``.
+
+    Args:
+        image: (B, 3, h, w) RGB in [0, 1] (clamped), at the resolution of ``gated``.
+        gated: (B, K, h, w) gating input of ``g`` (eq. 11), e.g. the max-normalised CAM ``r``.
+        mu, sigma: float or 0-d tensors; tensors that require grad receive gradients.
+
+    Returns:
+        ``-sum_{b,i,j} w_ij g(y_i, y_j) f(delta(x_i, x_j)) / (B h w)``: eq. 9 with ``w`` (eq. 10),
+        ``g = 0.5 ||y_i - y_j||^2`` (eq. 11), ``f`` (eq. 12 with the official epsilon 1e-5) and
+        ``delta = ||x_i - x_j||_1 / 3`` (eq. 13). Gradients flow through ``gated`` only (and the
+        parameters). The exact value is computed blockwise in O(h*w) memory.
+    """
+    if image.dim() != 4 or image.shape[1] != 3:
+        raise ValueError(f'image must be (B, 3, h, w), got shape {tuple(image.shape)}')
+    if gated.dim() != 4 or gated.shape[0] != image.shape[0] or gated.shape[2:] != image.shape[2:]:
+        raise ValueError(f'gated must be (B, K, h, w) matching image {tuple(image.shape)}, '
+                         f'got shape {tuple(gated.shape)}')
+    mu = torch.as_tensor(mu, dtype=gated.dtype, device=gated.device)
+    sigma = torch.as_tensor(sigma, dtype=gated.dtype, device=gated.device)
+    return _PairwiseFeatureSimilarity.apply(image, gated, mu, sigma)

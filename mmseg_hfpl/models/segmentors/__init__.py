@@ -1,0 +1,3 @@
+from .cam_segmentor import CAMSegmentor
+
+__all__ = ['CAMSegmentor']

@@ -1,0 +1,85 @@
+from typing import Dict, List, Optional
+
+import torch
+import torch.nn.functional as F
+from mmengine.structures import PixelData
+from mmseg.models.segmentors import EncoderDecoder
+from mmseg.registry import MODELS
+from mmseg.utils import OptSampleList, SampleList
+from torch import Tensor
+
+from ...losses.functional import max_norm
+from ..heads.cam_head import stack_image_labels
+
+
+@MODELS.register_module()
+class CAMSegmentor(EncoderDecoder):
+    """Weakly-supervised segmentor: trains a CAM head from image-level labels and predicts CAM
+    pseudo-labels.
+
+    ``loss`` passes the image-level labels (``gt_img_label``) and the network input,
+    de-normalised with the data preprocessor's mean/std to RGB in [0, 1], to the CAM head, so
+    image-aware losses such as :class:`FeatureSimilarityLoss` can use it.
+
+    ``predict`` returns, per image at its original size, ``seg_logits`` = [background score,
+    max-normalised CAMs ``r_c`` (eq. 4)] with the classes absent from the image's labels set to 0,
+    and ``pred_sem_seg`` = their argmax, i.e. pseudo-labels with the background where every
+    class scores below ``test_cfg.bg_threshold``. ``test_cfg.label_source='gt'`` (default)
+    restricts the CAMs to the ground-truth image labels, as WSSS pseudo-label generation does;
+    ``'pred'`` uses the classes with a positive GAP score instead. ``tools/test.py`` thus
+    scores the pseudo-labels directly.
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        cfg = self.test_cfg or {}
+        self.bg_threshold = float(cfg.get('bg_threshold', 0.25))
+        self.label_source = cfg.get('label_source', 'gt')
+        if self.label_source not in ('gt', 'pred'):
+            raise ValueError(f"test_cfg.label_source must be 'gt' or 'pred', got "
+                             f'{self.label_source!r}')
+
+    def rgb_inputs(self, inputs: Tensor) -> Tensor:
+        """The network input de-normalised to RGB (or BGR, as fed) in [0, 1]."""
+        pre = self.data_preprocessor
+        if getattr(pre, '_enable_normalize', False):
+            inputs = inputs * pre.std + pre.mean
+        return (inputs / 255.0).clamp(0.0, 1.0)
+
+    def loss(self, inputs: Tensor, data_samples: SampleList) -> Dict[str, Tensor]:
+        x = self.extract_feat(inputs)
+        losses = self.decode_head.loss(x, data_samples, self.train_cfg,
+                                       images=self.rgb_inputs(inputs))
+        return {f'decode.{k}': v for k, v in losses.items()}
+
+    def cam_scores(self, inputs: Tensor, batch_img_metas: List[dict]) -> Tensor:
+        """Foreground class scores up-sampled to the input size (B, C-1, H, W)."""
+        scores = self.decode_head.predict(self.extract_feat(inputs), batch_img_metas,
+                                          self.test_cfg)
+        return F.interpolate(scores, size=inputs.shape[2:], mode='bilinear',
+                             align_corners=self.align_corners)
+
+    def predict(self, inputs: Tensor, data_samples: OptSampleList = None) -> SampleList:
+        if data_samples is None:
+            raise ValueError('CAMSegmentor.predict needs data samples (image metas and, with '
+                             "label_source='gt', image-level labels)")
+        batch_img_metas = [s.metainfo for s in data_samples]
+        scores = self.cam_scores(inputs, batch_img_metas)
+        # crop the padding and resize to the original size (mmseg's postprocess_result)
+        data_samples = self.postprocess_result(scores, data_samples)
+        if self.label_source == 'gt':
+            labels = stack_image_labels(data_samples, self.decode_head.num_fg).to(scores.device)
+        for i, sample in enumerate(data_samples):
+            score = sample.seg_logits.data[None]
+            label = labels[i] if self.label_source == 'gt' else \
+                (score.mean(dim=(2, 3))[0] > 0).float()
+            cams = self.pseudo_label_scores(score, label[None])[0]
+            sample.seg_logits = PixelData(data=cams)
+            sample.pred_sem_seg = PixelData(data=cams.argmax(dim=0, keepdim=True))
+        return data_samples
+
+    def pseudo_label_scores(self, score: Tensor, label: Tensor) -> Tensor:
+        """[background threshold, r_c * y_c] (B, C, H, W) from class scores (B, C-1, H, W)."""
+        cams = max_norm(score) * label[..., None, None]  # eq. 4, labelled classes only
+        bg = torch.full_like(cams[:, :1], self.bg_threshold)
+        return torch.cat([bg, cams], dim=1)

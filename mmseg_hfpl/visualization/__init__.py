@@ -1,0 +1,3 @@
+from .cam_panel import cam_heatmap, colorize_labels, render_cam_panel, write_png
+
+__all__ = ['cam_heatmap', 'colorize_labels', 'render_cam_panel', 'write_png']

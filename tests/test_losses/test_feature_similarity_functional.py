@@ -1,0 +1,115 @@
+import math
+
+import pytest
+import torch
+
+from mmseg_hfpl.losses.functional import pairwise_feature_similarity
+from mmseg_hfpl.losses.reference import dense_feature_similarity
+
+
+def _f(delta, mu=2.5):  # eq. 12 with the official epsilon
+    return math.tanh(mu + math.log((delta + 1e-5) / (1 - delta + 1e-5)))
+
+
+def _w(d2, sigma=5.0):  # eq. 10
+    return math.exp(-d2 / (2 * sigma**2)) / (2 * math.pi * sigma**2)
+
+
+@pytest.mark.parametrize('shape', [(1, 1, 3, 3), (2, 4, 5, 7), (3, 21, 6, 9), (2, 3, 17, 4)])
+def test_equals_official_formulation(shape):
+    b, k, h, w = shape
+    gen = torch.Generator().manual_seed(h * 100 + w)
+    image = torch.rand(b, 3, h, w, generator=gen, dtype=torch.float64) * 1.2 - 0.1
+    gated = torch.rand(b, k, h, w, generator=gen, dtype=torch.float64).requires_grad_()
+    fast = pairwise_feature_similarity(image, gated)
+    ref = dense_feature_similarity(image, gated)
+    (g_fast, ) = torch.autograd.grad(fast, gated)
+    (g_ref, ) = torch.autograd.grad(ref, gated)
+    assert fast.item() == pytest.approx(ref.item(), rel=1e-6, abs=1e-14)
+    assert torch.allclose(g_fast, g_ref, rtol=1e-6, atol=1e-6 * g_ref.abs().max().item())
+
+
+def test_hand_computed_two_by_two():
+    # 2x2 image: left column black, right column white; one channel, 1 on the left, 0 on the right
+    image = torch.tensor([[0., 1.], [0., 1.]], dtype=torch.float64).expand(1, 3, 2, 2)
+    gated = torch.tensor([[[[1., 0.], [1., 0.]]]], dtype=torch.float64)
+    total = 0.0
+    pix = [(r, c) for r in range(2) for c in range(2)]
+    for (ri, ci) in pix:
+        for (rj, cj) in pix:
+            delta = abs(ci - cj) * 1.0  # colours differ by 1 in all three channels: L1 / 3 = 1
+            g = 0.5 * (gated[0, 0, ri, ci] - gated[0, 0, rj, cj]).item()**2
+            total += _w((ri - rj)**2 + (ci - cj)**2) * g * _f(delta)
+    expected = -total / (1 * 2 * 2)
+    value = pairwise_feature_similarity(image, gated).item()
+    assert value == pytest.approx(expected, rel=1e-12)
+    # dissimilar pixels with different predictions: a negative loss (f ~ +1 pushes apart)
+    assert value < 0
+
+
+def test_hand_computed_three_by_one_similar_colours():
+    # 3x1 strip of one colour: every pair is similar (f(0) ~ -1), so differing predictions cost
+    image = torch.full((1, 3, 3, 1), 0.4, dtype=torch.float64)
+    gated = torch.tensor([0., 0.5, 1.], dtype=torch.float64).view(1, 1, 3, 1)
+    f0 = _f(0.0)
+    total = 0.0
+    for i in range(3):
+        for j in range(3):
+            total += _w((i - j)**2) * 0.5 * (gated.flatten()[i] - gated.flatten()[j]).item()**2 * f0
+    value = pairwise_feature_similarity(image, gated).item()
+    assert value == pytest.approx(-total / 3, rel=1e-12)
+    assert value > 0
+
+
+def test_equal_predictions_have_zero_gradient():
+    gen = torch.Generator().manual_seed(0)
+    image = torch.rand(2, 3, 6, 5, generator=gen, dtype=torch.float64)
+    gated = torch.full((2, 3, 6, 5), 0.7, dtype=torch.float64, requires_grad=True)
+    loss = pairwise_feature_similarity(image, gated)
+    (grad, ) = torch.autograd.grad(loss, gated)
+    assert loss.item() == 0.0
+    assert grad.abs().max().item() == 0.0
+
+
+def test_gradient_only_through_gated_and_parameters():
+    gen = torch.Generator().manual_seed(1)
+    image = torch.rand(1, 3, 5, 5, generator=gen, dtype=torch.float64, requires_grad=True)
+    gated = torch.rand(1, 2, 5, 5, generator=gen, dtype=torch.float64, requires_grad=True)
+    mu = torch.tensor(2.5, dtype=torch.float64, requires_grad=True)
+    sigma = torch.tensor(5.0, dtype=torch.float64, requires_grad=True)
+    loss = pairwise_feature_similarity(image, gated, mu, sigma)
+    loss.backward()
+    assert image.grad is None
+    ref = dense_feature_similarity(image.detach(), gated.detach(), mu.detach().requires_grad_(),
+                                   sigma.detach().requires_grad_())
+    d_mu, d_sigma = torch.autograd.grad(
+        dense_feature_similarity(image.detach(), gated.detach(), mu, sigma), [mu, sigma])
+    assert ref.item() == pytest.approx(loss.item(), rel=1e-9)
+    # the analytic parameter gradients equal autograd through the dense formulation
+    assert mu.grad.item() == pytest.approx(d_mu.item(), rel=1e-9)
+    assert sigma.grad.item() == pytest.approx(d_sigma.item(), rel=1e-9)
+    # and a central finite difference
+    eps = 1e-6
+    f_plus = pairwise_feature_similarity(image.detach(), gated.detach(), 2.5 + eps, 5.0)
+    f_minus = pairwise_feature_similarity(image.detach(), gated.detach(), 2.5 - eps, 5.0)
+    assert mu.grad.item() == pytest.approx(((f_plus - f_minus) / (2 * eps)).item(), rel=1e-5)
+
+
+def test_float32_matches_float64_reference():
+    gen = torch.Generator().manual_seed(2)
+    image = torch.rand(2, 3, 24, 24, generator=gen)
+    gated = torch.rand(2, 21, 24, 24, generator=gen, requires_grad=True)
+    value = pairwise_feature_similarity(image, gated)
+    (grad, ) = torch.autograd.grad(value, gated)
+    gated64 = gated.detach().double().requires_grad_()
+    ref = dense_feature_similarity(image.double(), gated64)
+    (g_ref, ) = torch.autograd.grad(ref, gated64)
+    assert value.item() == pytest.approx(ref.item(), rel=1e-5)
+    assert (grad.double() - g_ref).abs().max().item() <= 1e-5 * g_ref.abs().max().item()
+
+
+def test_bad_shapes_raise():
+    with pytest.raises(ValueError, match='image'):
+        pairwise_feature_similarity(torch.rand(1, 4, 3, 3), torch.rand(1, 2, 3, 3))
+    with pytest.raises(ValueError, match='gated'):
+        pairwise_feature_similarity(torch.rand(1, 3, 3, 3), torch.rand(1, 2, 4, 3))

@@ -1,0 +1,61 @@
+"""Test (and evaluate) a model: mmseg 1.2.2's tools/test.py with the mmseg_hfpl plugin.
+
+For a CAMSegmentor the predictions are CAM pseudo-labels, so this scores them with the
+config's evaluators (J = mIoU, F = boundary F, J&F).
+"""
+import argparse
+import os
+import os.path as osp
+
+from mmengine.config import Config, DictAction
+from mmengine.runner import Runner
+
+import mmseg_hfpl  # noqa: F401
+from train import prepare_distributed
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description='MMSeg test (and eval) a model')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--work-dir', help='the directory to save the file containing '
+                        'evaluation metrics')
+    parser.add_argument('--show-dir', help='directory (under the work dir) where CAM overlays '
+                        'and pseudo-label colour maps are written')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override some settings in the used config, the key-value pair in xxx=yyy format '
+        'will be merged into config file.')
+    parser.add_argument(
+        '--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none',
+        help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def main():
+    args = parse_args()
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    prepare_distributed(cfg, args.launcher)
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+    if args.show_dir is not None:
+        hooks = [h for h in cfg.get('custom_hooks', []) if h['type'] != 'CAMVisualizationHook']
+        hooks.append(dict(type='CAMVisualizationHook', out_dir=args.show_dir))
+        cfg.custom_hooks = hooks
+    cfg.load_from = args.checkpoint
+    runner = Runner.from_cfg(cfg)
+    runner.test()
+
+
+if __name__ == '__main__':
+    main()
