@@ -13,7 +13,7 @@ from torch import Tensor
 # The official hfpl code adds this epsilon before sampling and inside the log of eq. 12.
 EPS = 1e-5
 # Upper bound on the number of (row, column) pair entries held at once by the FSL kernel.
-_PAIR_BLOCK_ELEMENTS = 1 << 22
+_PAIR_BLOCK_ELEMENTS = 1 << 19
 _ONE = torch.ones(())
 
 
