@@ -1,8 +1,9 @@
 """The embedded dataset: procedurally generated, seeded, multi-label WSSS scenes in VOC layout.
 
 Every image holds one to three objects of five classes with distinct shapes and colour families
-(jittered per object, shaded, with texture) on a cluttered background: smooth colour gradients,
-stripes, noise and distractor blobs whose colours never belong to a class. Objects touch and
+(jittered per object, shaded, with texture; a quarter of the objects take another class's
+colour) on a cluttered background: smooth colour gradients, stripes, noise and half-transparent
+distractor blobs, some in object colours. Objects touch and
 overlap (later objects occlude earlier ones). Masks are palette PNGs with 0 = background.
 """
 import json
@@ -64,8 +65,9 @@ def _background(height: int, width: int, rng: np.random.Generator) -> np.ndarray
     period = rng.uniform(6, 18)
     stripes = np.sin(2 * np.pi * (xx * rng.uniform(-1, 1) + yy * rng.uniform(-1, 1)) / period)
     img += rng.uniform(5, 20) * stripes[..., None]
-    for _ in range(rng.integers(3, 8)):  # distractor blobs
-        colour = rng.uniform(60, 170, 3)
+    for _ in range(rng.integers(3, 8)):  # distractor blobs, some in an object colour
+        colour = rng.uniform(60, 170, 3) if rng.random() < 0.7 else \
+            _CLASS_COLOURS[int(rng.integers(len(_CLASS_COLOURS)))]
         centre = (int(rng.uniform(0, width)), int(rng.uniform(0, height)))
         axes = (int(rng.uniform(4, width / 5)), int(rng.uniform(4, height / 5)))
         blob = np.zeros((height, width), np.uint8)
@@ -103,7 +105,10 @@ def render_scene(rng: np.random.Generator, height: int = 128, width: int = 128,
         full[ys, xs] = shape[ys.start - top:ys.stop - top, xs.start - left:xs.stop - left]
         if not full.any():
             continue
-        colour = np.clip(_CLASS_COLOURS[cls - 1] + rng.normal(0, 18, 3), 0, 255)
+        # mostly the class colour, but a quarter of the objects borrow another class's colour,
+        # so that colour alone does not classify and the CAMs must rely on shape too
+        hue = cls - 1 if rng.random() < 0.75 else int(rng.integers(num_classes))
+        colour = np.clip(_CLASS_COLOURS[hue] + rng.normal(0, 25, 3), 0, 255)
         # directional shading and a fine texture, so the object colour is not flat
         shade = 1.0 + 0.25 * ((xx - cx) * rng.uniform(-1, 1) + (yy - cy) * rng.uniform(-1, 1)) / size
         texture = rng.normal(0, 10, (height, width, 1))

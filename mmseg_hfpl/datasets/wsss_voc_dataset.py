@@ -8,14 +8,26 @@ from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
 from PIL import Image
 
+def voc_colormap(num_classes: int) -> List[List[int]]:
+    """The PASCAL VOC colour map (bit-interleaved class index) for any number of classes."""
+    cmap = []
+    for i in range(num_classes):
+        r = g = b = 0
+        c = i
+        for j in range(8):
+            r |= ((c >> 0) & 1) << (7 - j)
+            g |= ((c >> 1) & 1) << (7 - j)
+            b |= ((c >> 2) & 1) << (7 - j)
+            c >>= 3
+        cmap.append([r, g, b])
+    return cmap
+
+
 VOC_METAINFO = dict(
     classes=('background', 'aeroplane', 'bicycle', 'bird', 'boat', 'bottle', 'bus', 'car', 'cat',
              'chair', 'cow', 'diningtable', 'dog', 'horse', 'motorbike', 'person', 'pottedplant',
              'sheep', 'sofa', 'train', 'tvmonitor'),
-    palette=[[0, 0, 0], [128, 0, 0], [0, 128, 0], [128, 128, 0], [0, 0, 128], [128, 0, 128],
-             [0, 128, 128], [128, 128, 128], [64, 0, 0], [192, 0, 0], [64, 128, 0],
-             [192, 128, 0], [64, 0, 128], [192, 0, 128], [64, 128, 128], [192, 128, 128],
-             [0, 64, 0], [128, 64, 0], [0, 192, 0], [128, 192, 0], [0, 64, 128]])
+    palette=voc_colormap(21))
 
 
 def load_image_labels(path: str, num_classes: int) -> dict:
@@ -85,7 +97,9 @@ class WSSSVOCDataset(BaseSegDataset):
         **kwargs: :class:`mmseg.datasets.BaseSegDataset` arguments (``data_root``,
             ``data_prefix=dict(img_path=..., seg_map_path=...)``, ``ann_file``, ``pipeline``,
             ``metainfo=dict(classes=..., palette=...)``...). Without ``seg_map_path`` the
-            samples carry no mask (classification-only training).
+            samples carry no mask (classification-only training). ``classes`` default to
+            VOC's; other classes are used as they are (indices in the masks and label files
+            are never remapped) and get the VOC colour map unless a palette is given.
     """
     METAINFO = VOC_METAINFO
 
@@ -100,7 +114,15 @@ class WSSSVOCDataset(BaseSegDataset):
                              'cls_label_file=... or labels_from_masks=True')
         self.cls_label_file = cls_label_file
         self.labels_from_masks = labels_from_masks
-        super().__init__(img_suffix=img_suffix, seg_map_suffix=seg_map_suffix, **kwargs)
+        metainfo = dict(kwargs.pop('metainfo', None) or {})
+        if 'classes' in metainfo and 'palette' not in metainfo:
+            metainfo['palette'] = voc_colormap(len(metainfo['classes']))
+        super().__init__(metainfo=metainfo, img_suffix=img_suffix, seg_map_suffix=seg_map_suffix, **kwargs)
+
+    @classmethod
+    def get_label_map(cls, new_classes=None) -> None:
+        """No remapping: a dataset's masks and label files use its own class indices."""
+        return None
 
     def _resolve(self, path: str) -> str:
         if self.data_root and not osp.isabs(path):

@@ -1,5 +1,5 @@
-# A CPU-sized CAM network: ResNetV1c-18 with 16 base channels, output stride 4 (dilated
-# stages), a 1x1 CAM classifier trained with the GAP multi-label loss (eq. 17).
+# A CPU-sized CAM network: ResNetV1c-18 with 16 base channels, output stride 8 (dilated
+# stages 3-4, as the WSSS baselines), a 1x1 CAM classifier trained with the GAP multi-label loss (eq. 17).
 norm_cfg = dict(type='BN', requires_grad=True)
 data_preprocessor = dict(
     type='SegDataPreProcessor',
@@ -7,7 +7,8 @@ data_preprocessor = dict(
     std=[58.395, 57.12, 57.375],
     bgr_to_rgb=True,
     pad_val=0,
-    seg_pad_val=255)
+    seg_pad_val=255,
+    size=(112, 112))  # the training crop of the synthetic dataset config
 model = dict(
     type='CAMSegmentor',
     data_preprocessor=data_preprocessor,
@@ -18,8 +19,8 @@ model = dict(
         base_channels=16,
         num_stages=4,
         out_indices=(3, ),
-        strides=(1, 1, 1, 1),
-        dilations=(1, 2, 4, 8),
+        strides=(1, 2, 1, 1),
+        dilations=(1, 1, 2, 4),
         norm_cfg=norm_cfg,
         norm_eval=False,
         style='pytorch',
