@@ -8,6 +8,7 @@ from .datasets import *  # noqa: F401,F403
 from .engine import *  # noqa: F401,F403
 from .engine.checkpoint_compat import register_trusted_local_loader
 from .evaluation import *  # noqa: F401,F403
+from .pseudo_labels import *  # noqa: F401,F403
 from .losses import *  # noqa: F401,F403
 from .models import *  # noqa: F401,F403
 

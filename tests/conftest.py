@@ -17,3 +17,18 @@ def synthetic_root(tmp_path_factory):
     root = str(tmp_path_factory.mktemp('synthetic_voc'))
     make_synthetic_voc(root, num_train=16, num_val=4, height=64, width=64, seed=0)
     return root
+
+
+@pytest.fixture(scope='session')
+def tiny_checkpoint(synthetic_root, tmp_path_factory):
+    """A CAM model trained for 4 iterations on the small synthetic set (tests/data/tiny_cam.py)."""
+    import subprocess
+    import sys
+    work = tmp_path_factory.mktemp('tiny_train')
+    opts = [f'{k}.dataset.data_root={synthetic_root}'
+            for k in ('train_dataloader', 'val_dataloader', 'test_dataloader')]
+    res = subprocess.run([sys.executable, 'tools/train.py', 'tests/data/tiny_cam.py', '--work-dir',
+                          str(work), '--cfg-options', *opts], cwd=ROOT, capture_output=True,
+                         text=True, timeout=600)
+    assert res.returncode == 0, res.stderr[-3000:]
+    return str(work / 'iter_4.pth')

@@ -18,10 +18,11 @@ test_pipeline = [
     dict(type='LoadAnnotations'),
     dict(type='PackWSSSInputs'),
 ]
+# masks are listed only so that pseudo-labels of these images can be scored; the training
+# pipeline never loads them
 _train = dict(
     type=dataset_type,
     data_root=data_root,
-    data_prefix=dict(img_path='JPEGImages'),
     cls_label_file='cls_labels.npy',
     pipeline=train_pipeline)
 train_dataloader = dict(
@@ -32,8 +33,10 @@ train_dataloader = dict(
     dataset=dict(
         type='ConcatDataset',
         datasets=[
-            dict(**_train, ann_file='ImageSets/Segmentation/train.txt'),
-            dict(**_train, ann_file='ImageSets/Segmentation/aug.txt'),
+            dict(**_train, ann_file='ImageSets/Segmentation/train.txt',
+                 data_prefix=dict(img_path='JPEGImages', seg_map_path='SegmentationClass')),
+            dict(**_train, ann_file='ImageSets/Segmentation/aug.txt',
+                 data_prefix=dict(img_path='JPEGImages', seg_map_path='SegmentationClassAug')),
         ]))
 # pseudo-label fidelity is measured on VOC train (1,464 images with masks)
 val_dataloader = dict(

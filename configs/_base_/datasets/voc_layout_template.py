@@ -30,7 +30,9 @@ train_dataloader = dict(
         type=dataset_type,
         data_root=data_root,
         metainfo=metainfo,
-        data_prefix=dict(img_path='JPEGImages'),
+        # masks are listed only so that pseudo-labels of these images can be scored; the
+        # training pipeline never loads them
+        data_prefix=dict(img_path='JPEGImages', seg_map_path='SegmentationClass'),
         ann_file='ImageSets/Segmentation/train.txt',
         cls_label_file='cls_labels.json',
         pipeline=train_pipeline))

@@ -1,0 +1,87 @@
+"""Multi-scale + flip CAM inference for a trained WSSS model, and the CAM files it writes."""
+import json
+import os
+import os.path as osp
+from typing import Optional, Sequence, Tuple
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+
+@torch.no_grad()
+def multi_scale_cams(model,
+                     image: np.ndarray,
+                     label: np.ndarray,
+                     scales: Sequence[float] = (0.5, 1.0, 1.5, 2.0),
+                     flip: bool = True) -> Tuple[np.ndarray, np.ndarray]:
+    """CAMs of the labelled classes of one image, aggregated as the baselines do.
+
+    For every scale (and its horizontal flip) the image is resized, normalised by the model's
+    data preprocessor and passed through ``model.cam_scores``; the class scores of the labelled
+    classes are up-sampled to the image size and summed into one accumulator (memory is one
+    (K, H, W) map however many scales), then ReLU and per-class max-normalisation (eq. 4).
+
+    Args:
+        model: a :class:`CAMSegmentor` (or any model with ``data_preprocessor`` and
+            ``cam_scores(inputs, metas)`` returning (1, C-1, h, w) foreground scores).
+        image: (H, W, 3) uint8 image in the channel order of the dataset loader (BGR).
+        label: (C-1, ) multi-hot image-level label.
+
+    Returns:
+        (cams (K, H, W) float32 in [0, 1], classes (K, ) int64 segmentation class indices).
+    """
+    keys = np.flatnonzero(np.asarray(label) > 0)
+    h, w = image.shape[:2]
+    classes = keys + 1
+    if len(keys) == 0:
+        return np.zeros((0, h, w), np.float32), classes
+    device = next(model.parameters()).device
+    base = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).float()
+    index = torch.as_tensor(keys, device=device)
+    total = torch.zeros(len(keys), h, w, device=device)
+    for scale in scales:
+        size = (max(1, round(h * scale)), max(1, round(w * scale)))
+        img = F.interpolate(base[None], size=size, mode='bilinear', align_corners=False)[0]
+        batch = [img] + ([img.flip(-1)] if flip else [])
+        data = model.data_preprocessor(dict(inputs=batch), False)
+        metas = [dict(img_shape=size, ori_shape=size, pad_shape=size)] * len(batch)
+        scores = model.cam_scores(data['inputs'], metas)[:, index, :size[0], :size[1]]
+        if flip:
+            scores = scores[:1] + scores[1:].flip(-1)
+        total += F.interpolate(scores, size=(h, w), mode='bilinear', align_corners=False)[0]
+    cams = total.clamp(min=0)
+    cams = cams / (cams.flatten(1).max(dim=1)[0][:, None, None] + 1e-5)  # eq. 4
+    return cams.cpu().numpy().astype(np.float32), classes
+
+
+def save_cams(path: str, cams: np.ndarray, classes: np.ndarray) -> None:
+    """Atomically write ``{cams: float16 (K, H, W), classes: (K,)}`` as a compressed .npz."""
+    os.makedirs(osp.dirname(path) or '.', exist_ok=True)
+    tmp = f'{path}.tmp{os.getpid()}.npz'
+    np.savez_compressed(tmp, cams=cams.astype(np.float16), classes=classes.astype(np.int64))
+    os.replace(tmp, path)
+
+
+def load_cams(path: str) -> Tuple[np.ndarray, np.ndarray]:
+    """(cams float32 (K, H, W), classes (K,)) from :func:`save_cams`."""
+    with np.load(path) as data:
+        return data['cams'].astype(np.float32), data['classes']
+
+
+def labels_from_cams(cams: np.ndarray, classes: np.ndarray, bg_threshold: float,
+                     shape: Optional[Tuple[int, int]] = None) -> np.ndarray:
+    """Pseudo-label (H, W) uint8: argmax over [background threshold, CAMs of the classes]."""
+    if len(classes) == 0:
+        return np.zeros(shape if shape is not None else cams.shape[1:], np.uint8)
+    scores = np.concatenate([np.full((1, ) + cams.shape[1:], bg_threshold, np.float32), cams])
+    keys = np.concatenate([[0], classes]).astype(np.uint8)
+    return keys[np.argmax(scores, axis=0)]
+
+
+def write_manifest(out_dir: str, info: dict) -> None:
+    os.makedirs(out_dir, exist_ok=True)
+    tmp = osp.join(out_dir, f'.manifest.json.tmp{os.getpid()}')
+    with open(tmp, 'w') as f:
+        json.dump(info, f, indent=1)
+    os.replace(tmp, osp.join(out_dir, 'manifest.json'))

@@ -1,0 +1,227 @@
+"""CAMs -> pseudo-labels -> J / F: the pipeline behind tools/make_pseudo_labels.py and
+PseudoLabelHook."""
+import json
+import os.path as osp
+from typing import Dict, List, Optional, Sequence
+
+import cv2
+import numpy as np
+import torch
+from mmengine.dist import all_gather_object, barrier, get_dist_info
+from mmengine.logging import print_log
+from mmengine.utils import track_parallel_progress, track_progress
+from PIL import Image
+
+from ..evaluation import BoundaryFMetric
+from .background_curve import background_curve, best_threshold, write_curve
+from .cam_inference import (labels_from_cams, load_cams, multi_scale_cams, save_cams,
+                            write_manifest)
+from .crf import crf_cam_labels, crf_label_refine
+from .writer import check_output_dirs, write_label_png
+
+
+def image_name(info: dict) -> str:
+    return osp.splitext(osp.basename(info['img_path']))[0]
+
+
+def dataset_items(dataset) -> List[dict]:
+    """``img_path``, ``img_label`` and (if any) ``seg_map_path`` of every sample."""
+    items = []
+    for i in range(len(dataset)):
+        info = dataset.get_data_info(i)
+        if 'img_label' not in info:
+            raise KeyError(f'sample {i} ({info.get("img_path")}) has no img_label: pseudo-labels '
+                           'need a dataset with image-level labels (WSSSVOCDataset)')
+        items.append(dict(img_path=info['img_path'], img_label=np.asarray(info['img_label']),
+                          seg_map_path=info.get('seg_map_path')))
+    return items
+
+
+class PseudoLabelGenerator:
+    """Writes CAMs and pseudo-labels for a list of images, then scores them.
+
+    Output layout under ``out_dir`` (point an mmseg dataset's ``seg_map_path`` at a label
+    directory to train a segmentor on it):
+
+    - ``cams/<name>.npz``: labelled classes' CAMs (float16) + ``manifest.json``;
+    - ``cam/<name>.png``: argmax over [``bg_threshold``, CAMs];
+    - ``crf_a<alpha>/<name>.png``: SEAM/PSA CRF on ``[(1 - max)^alpha, CAMs]``, per alpha;
+    - ``crf_label/<name>.png``: IRN/SIPE label CRF of the ``cam`` labels.
+
+    Palette PNGs, 0 = background. Writes are atomic; finished images are skipped unless
+    ``overwrite``; no output may be in a ground-truth directory.
+
+    Args:
+        model: trained WSSS model (see :func:`multi_scale_cams`), in eval mode.
+        out_dir (str): output root.
+        scales, flip: multi-scale + flip CAM inference.
+        bg_threshold (float): background score of the ``cam`` labels.
+        crf_alphas (sequence of float): SEAM-style CRF variants (e.g. (4, 24); hfpl: (1, 24)).
+        label_crf (dict, optional): IRN-style label CRF, e.g. ``dict(gt_prob=0.7)``.
+        crf_cfg (dict): ``iterations``, ``gaussian``, ``bilateral`` of the SEAM-style CRF.
+        num_classes (int), palette: dataset meta.
+        workers (int): processes for the CRF stage (0 = in process).
+    """
+
+    def __init__(self,
+                 model,
+                 out_dir: str,
+                 num_classes: int,
+                 palette=None,
+                 scales: Sequence[float] = (0.5, 1.0, 1.5, 2.0),
+                 flip: bool = True,
+                 bg_threshold: float = 0.25,
+                 crf_alphas: Sequence[float] = (),
+                 label_crf: Optional[dict] = None,
+                 crf_cfg: Optional[dict] = None,
+                 overwrite: bool = False,
+                 workers: int = 0) -> None:
+        self.model = model
+        self.out_dir = out_dir
+        self.num_classes = num_classes
+        self.palette = palette
+        self.scales = tuple(scales)
+        self.flip = flip
+        self.bg_threshold = bg_threshold
+        self.crf_alphas = tuple(crf_alphas)
+        self.label_crf = label_crf
+        self.crf_cfg = crf_cfg or {}
+        self.overwrite = overwrite
+        self.workers = workers
+
+    @property
+    def variants(self) -> List[str]:
+        names = ['cam'] + [f'crf_a{a:g}' for a in self.crf_alphas]
+        return names + (['crf_label'] if self.label_crf is not None else [])
+
+    def path(self, variant: str, name: str) -> str:
+        if variant == 'cams':
+            return osp.join(self.out_dir, 'cams', name + '.npz')
+        return osp.join(self.out_dir, variant, name + '.png')
+
+    def run(self, items: List[dict], curve: bool = False) -> Dict[str, Dict[str, float]]:
+        """Generate (this rank's share of) the outputs, then score all of them on rank 0.
+
+        Returns ``{variant: {'J': .., 'F': .., 'J&F': ..}}`` when every image has a mask
+        (rank 0, also written to ``metrics.json``), else an empty dict. With ``curve``, the
+        background-threshold sweep of the CAMs is written to ``curve.csv`` / ``curve.png`` and
+        its best row returned as ``'curve_best'``.
+        """
+        self.check_outputs(items)
+        rank, world_size = get_dist_info()
+        mine = items[rank::world_size]
+        todo = [it for it in mine if self.overwrite or not all(
+            osp.isfile(self.path(v, image_name(it))) for v in ['cams'] + self.variants)]
+        print_log(f'pseudo-labels (rank {rank}): {len(mine)} images, {len(mine) - len(todo)} '
+                  f'already done; writing to {self.out_dir}', logger='current')
+        if todo:
+            self._infer_cams(todo)
+            tasks = [(it, self.label_cfg()) for it in todo]
+            if self.workers > 0:
+                track_parallel_progress(write_pseudo_labels, tasks, self.workers)
+            else:
+                track_progress(write_pseudo_labels, tasks)
+        barrier()
+        written = all_gather_object([image_name(it) for it in todo]) if world_size > 1 else \
+            [[image_name(it) for it in todo]]
+        if rank != 0:
+            return {}
+        names = [n for per_rank in written for n in per_rank]
+        if len(set(names)) != len(names):  # cannot happen with the strided split; cheap to check
+            raise RuntimeError('an image was written by more than one rank')
+        print_log(f'pseudo-labels: wrote {" + ".join(str(len(w)) for w in written)} = '
+                  f'{len(names)} images on {world_size} rank(s), each once', logger='current')
+        write_manifest(osp.join(self.out_dir, 'cams'), dict(
+            scales=list(self.scales), flip=self.flip, bg_threshold=self.bg_threshold,
+            crf_alphas=list(self.crf_alphas), label_crf=self.label_crf,
+            images=[image_name(it) for it in items],
+            gt=[it.get('seg_map_path') for it in items]))
+        if not all(it.get('seg_map_path') for it in items):
+            if curve:
+                raise ValueError('the background curve needs a ground-truth mask for every image')
+            return {}
+        metrics = {v: self.score(items, v) for v in self.variants}
+        if curve:
+            rows = background_curve([self.path('cams', image_name(it)) for it in items],
+                                    [it['seg_map_path'] for it in items], self.num_classes,
+                                    workers=self.workers)
+            write_curve(rows, osp.join(self.out_dir, 'curve'))
+            metrics['curve_best'] = best = best_threshold(rows)
+            print_log(f'background curve: best J {best["J"]:.2f} at threshold '
+                      f'{best["threshold"]:.2f} (F {best["F"]:.2f}); written to '
+                      f'{self.out_dir}/curve.csv and curve.png', logger='current')
+        with open(osp.join(self.out_dir, 'metrics.json'), 'w') as f:
+            json.dump(metrics, f, indent=1)
+        return metrics
+
+    def check_outputs(self, items: List[dict]) -> None:
+        """Refuse any output directory in the images' or ground truth's directories."""
+        data_dirs = {osp.dirname(it['seg_map_path']) for it in items if it.get('seg_map_path')}
+        data_dirs |= {osp.dirname(it['img_path']) for it in items}
+        check_output_dirs([self.out_dir] + [osp.join(self.out_dir, v) for v in
+                                            ['cams'] + self.variants], data_dirs)
+
+    def _infer_cams(self, items: List[dict]) -> None:
+        self.model.eval()
+        pending = [it for it in items if self.overwrite or
+                   not osp.isfile(self.path('cams', image_name(it)))]
+        if not pending:
+            return
+
+        def infer(item):
+            image = cv2.imread(item['img_path'], cv2.IMREAD_COLOR)
+            if image is None:
+                raise OSError(f'cannot read image {item["img_path"]!r}')
+            cams, classes = multi_scale_cams(self.model, image, item['img_label'], self.scales,
+                                             self.flip)
+            save_cams(self.path('cams', image_name(item)), cams, classes)
+
+        with torch.no_grad():
+            track_progress(infer, pending)
+
+    def label_cfg(self) -> dict:
+        """What the (picklable, model-free) label stage needs."""
+        return dict(out_dir=self.out_dir, palette=self.palette, bg_threshold=self.bg_threshold,
+                    crf_alphas=self.crf_alphas, label_crf=self.label_crf, crf_cfg=self.crf_cfg,
+                    overwrite=self.overwrite)
+
+    def score(self, items: List[dict], variant: str) -> Dict[str, float]:
+        """J, F and J&F of one output directory against the ground truth."""
+        metric = BoundaryFMetric()
+        metric.dataset_meta = dict(classes=list(range(self.num_classes)))
+        for it in items:
+            pred = np.asarray(Image.open(self.path(variant, image_name(it))), np.int64)
+            gt = np.asarray(Image.open(it['seg_map_path']), np.int64)
+            if pred.shape != gt.shape:
+                raise ValueError(f'{self.path(variant, image_name(it))}: shape {pred.shape} '
+                                 f'differs from the ground truth {gt.shape}')
+            metric.process({}, [dict(pred_sem_seg=dict(data=torch.from_numpy(pred)[None]),
+                                     gt_sem_seg=dict(data=torch.from_numpy(gt)[None]))])
+        res = metric.compute_metrics(metric.results)
+        print_log(f'{variant}: J {res["J"]:.2f}  F {res["F"]:.2f}  J&F {res["J&F"]:.2f}',
+                  logger='current')
+        return res
+
+
+def write_pseudo_labels(task) -> None:
+    """Label stage for one image: ``cam`` labels and the CRF variants from its saved CAMs."""
+    item, cfg = task
+    name = image_name(item)
+    out = cfg['out_dir']
+    cams, classes = load_cams(osp.join(out, 'cams', name + '.npz'))
+    image_bgr = cv2.imread(item['img_path'], cv2.IMREAD_COLOR)
+    if image_bgr is None:
+        raise OSError(f'cannot read image {item["img_path"]!r}')
+    image_rgb = np.ascontiguousarray(image_bgr[..., ::-1])
+    cam_label = labels_from_cams(cams, classes, cfg['bg_threshold'], image_rgb.shape[:2])
+    outputs = {'cam': lambda: cam_label}
+    for alpha in cfg['crf_alphas']:
+        outputs[f'crf_a{alpha:g}'] = lambda a=alpha: crf_cam_labels(
+            image_rgb, cams, classes, a, **cfg['crf_cfg'])
+    if cfg['label_crf'] is not None:
+        outputs['crf_label'] = lambda: crf_label_refine(image_rgb, cam_label, classes,
+                                                        **cfg['label_crf'])
+    for variant, make in outputs.items():
+        path = osp.join(out, variant, name + '.png')
+        if cfg['overwrite'] or not osp.isfile(path):
+            write_label_png(path, make(), cfg['palette'])

@@ -1,0 +1,97 @@
+"""tools/make_pseudo_labels.py and PseudoLabelHook end to end on the small synthetic set."""
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+
+import numpy as np
+from PIL import Image
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+CONFIG = os.path.join(ROOT, 'tests', 'data', 'tiny_cam.py')
+
+
+def opts(root):
+    return [f'{k}.dataset.data_root={root}' for k in ('train_dataloader', 'val_dataloader',
+                                                     'test_dataloader')]
+
+
+def make(ckpt, out, root, *extra, check=True):
+    res = subprocess.run([sys.executable, 'tools/make_pseudo_labels.py', CONFIG, ckpt, '--out',
+                          str(out), *extra, '--cfg-options', *opts(root)], cwd=ROOT,
+                         capture_output=True, text=True, timeout=600)
+    if check:
+        assert res.returncode == 0, res.stderr[-3000:]
+    return res
+
+
+def test_tool_writes_scores_and_resumes(synthetic_root, tiny_checkpoint, tmp_path):
+    out = tmp_path / 'pl'
+    res = make(tiny_checkpoint, out, synthetic_root, '--scales', '1.0', '0.5', '--crf', '1',
+               '--label-crf', '--workers', '2', '--curve')
+    labels = json.load(open(os.path.join(synthetic_root, 'cls_labels.json')))['labels']
+    names = [n for n in labels if n.startswith('train')]
+    for variant in ('cam', 'crf_a1', 'crf_label'):
+        files = sorted(os.listdir(out / variant))
+        assert files == sorted(n + '.png' for n in names)  # one PNG per training image
+    changed = 0
+    for name in names:
+        cam = np.asarray(Image.open(out / 'cam' / f'{name}.png'))
+        crf = np.asarray(Image.open(out / 'crf_a1' / f'{name}.png'))
+        assert set(np.unique(cam)) <= {0, *labels[name]}  # only the image's classes
+        assert set(np.unique(crf)) <= {0, *labels[name]}
+        changed += int((cam != crf).any())
+    assert changed > 0  # the CRF changes the labels
+    metrics = json.load(open(out / 'metrics.json'))
+    for variant in ('cam', 'crf_a1', 'crf_label'):
+        assert set(metrics[variant]) == {'J', 'F', 'J&F'}
+        assert re.search(rf'{variant}\s+J {metrics[variant]["J"]:.2f}', res.stdout)
+    assert 0.0 <= metrics['curve_best']['threshold'] <= 0.59
+    rows = open(out / 'curve.csv').read().splitlines()
+    assert rows[0] == 'threshold,J,F,J&F' and len(rows) == 61
+    assert (out / 'curve.png').stat().st_size > 0
+
+    # delete a few outputs: a rerun regenerates exactly those
+    stamps = {n: (out / 'cam' / f'{n}.png').stat().st_mtime_ns for n in names}
+    for n in names[:3]:
+        os.remove(out / 'cam' / f'{n}.png')
+    os.remove(out / 'cams' / f'{names[3]}.npz')
+    res = make(tiny_checkpoint, out, synthetic_root, '--scales', '1.0', '0.5', '--crf', '1',
+               '--label-crf')
+    assert f'{len(names)} images, {len(names) - 4} already done' in res.stdout + res.stderr
+    assert 'wrote 4 = 4 images on 1 rank(s)' in res.stdout + res.stderr
+    for n in names[:3]:
+        assert (out / 'cam' / f'{n}.png').is_file()
+    for n in names[4:]:
+        assert (out / 'cam' / f'{n}.png').stat().st_mtime_ns == stamps[n]
+    leftovers = [f for d, _, fs in os.walk(out) for f in fs if '.tmp' in f]
+    assert leftovers == []
+
+
+def test_tool_refuses_the_ground_truth_directory(synthetic_root, tiny_checkpoint):
+    gt = os.path.join(synthetic_root, 'SegmentationClass')
+    before = sorted(os.listdir(gt))
+    res = make(tiny_checkpoint, gt, synthetic_root, check=False)
+    assert res.returncode != 0 and 'ground-truth' in res.stderr
+    assert sorted(os.listdir(gt)) == before
+
+
+def test_hook_under_two_cpu_processes_writes_each_image_once(synthetic_root, tmp_path):
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        port = str(s.getsockname()[1])
+    config = tmp_path / 'with_hook.py'
+    config.write_text(f'_base_ = {CONFIG!r}\n'
+                      "custom_hooks = [dict(type='PseudoLabelHook', scales=(1.0, ), flip=False)]\n")
+    res = subprocess.run(['bash', 'tools/dist_train.sh', str(config), '2', '--work-dir',
+                          str(tmp_path), '--cfg-options', *opts(synthetic_root)], cwd=ROOT,
+                         capture_output=True, text=True, timeout=600,
+                         env=dict(os.environ, PORT=port, PYTHON=sys.executable,
+                                  OMP_NUM_THREADS='1'))
+    log = res.stdout + res.stderr
+    assert res.returncode == 0, log[-3000:]
+    assert 'pseudo-labels: wrote 8 + 8 = 16 images on 2 rank(s), each once' in log
+    assert len(os.listdir(tmp_path / 'pseudo_labels' / 'cam')) == 16
+    assert re.search(r'pseudo-labels cam: J [0-9.]+  F [0-9.]+  J&F [0-9.]+', log)

@@ -1,0 +1,90 @@
+"""Generate CAM pseudo-labels for a trained WSSS model and score them (J, F, J&F).
+
+    python tools/make_pseudo_labels.py CONFIG CHECKPOINT [--out DIR] [--split train]
+        [--scales 0.5 1 1.5 2] [--no-flip] [--bg-threshold 0.25] [--crf 4 24] [--label-crf]
+        [--workers N] [--curve] [--overwrite] [--cfg-options k=v ...]
+
+Writes ``DIR/cams/*.npz``, ``DIR/cam/*.png`` (+ ``DIR/crf_a<alpha>/``, ``DIR/crf_label/``),
+``DIR/metrics.json`` and, with ``--curve``, ``DIR/curve.csv`` + ``DIR/curve.png``. A rerun skips
+finished images; pointing ``--out`` at the ground truth is refused. With ``--launcher pytorch``
+(tools/dist_*.sh style) the images are split across processes.
+"""
+import argparse
+import os
+import os.path as osp
+
+from mmengine.config import Config, DictAction
+from mmengine.dist import get_dist_info, init_dist
+from mmengine.logging import MMLogger
+from mmengine.registry import init_default_scope
+from mmengine.runner import load_checkpoint
+from mmseg.registry import DATASETS, MODELS
+
+import mmseg_hfpl  # noqa: F401
+from mmseg_hfpl.engine import init_cpu_process_group
+from mmseg_hfpl.pseudo_labels import PseudoLabelGenerator, dataset_items
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description='Generate and score CAM pseudo-labels')
+    parser.add_argument('config')
+    parser.add_argument('checkpoint')
+    parser.add_argument('--out', help='output directory (default: <work_dir>/pseudo_labels)')
+    parser.add_argument('--split', default='train', choices=['train', 'val', 'test'],
+                        help='which dataloader\'s dataset of the config to label')
+    parser.add_argument('--scales', type=float, nargs='+', default=[0.5, 1.0, 1.5, 2.0])
+    parser.add_argument('--no-flip', action='store_true')
+    parser.add_argument('--bg-threshold', type=float,
+                        help='background score of the cam labels (default: the model test_cfg)')
+    parser.add_argument('--crf', type=float, nargs='*', default=[], metavar='ALPHA',
+                        help='SEAM/PSA-style CRF on (1 - max)^alpha for each alpha')
+    parser.add_argument('--label-crf', action='store_true', help='IRN/SIPE-style label CRF')
+    parser.add_argument('--workers', type=int, default=0, help='processes for the CRF stage')
+    parser.add_argument('--curve', action='store_true',
+                        help='sweep the background threshold (0.00-0.59) over the saved CAMs')
+    parser.add_argument('--overwrite', action='store_true')
+    parser.add_argument('--device', default='cpu')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def main():
+    args = parse_args()
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    if args.launcher != 'none' and not init_cpu_process_group(args.launcher):
+        init_dist(args.launcher)
+    init_default_scope(cfg.get('default_scope', 'mmseg'))
+    out = args.out or osp.join(cfg.get('work_dir') or osp.join(
+        'work_dirs', osp.splitext(osp.basename(args.config))[0]), 'pseudo_labels')
+    dataset = DATASETS.build(cfg[f'{args.split}_dataloader'].dataset)
+    items = dataset_items(dataset)
+    model = MODELS.build(cfg.model)
+    bg = args.bg_threshold if args.bg_threshold is not None else model.bg_threshold
+    generator = PseudoLabelGenerator(
+        model, out, num_classes=len(dataset.metainfo['classes']),
+        palette=dataset.metainfo.get('palette'), scales=args.scales, flip=not args.no_flip,
+        bg_threshold=bg, crf_alphas=args.crf,
+        label_crf=dict(gt_prob=0.7) if args.label_crf else None, overwrite=args.overwrite,
+        workers=args.workers)
+    generator.check_outputs(items)  # before anything is written
+    os.makedirs(out, exist_ok=True)
+    MMLogger.get_instance('mmseg_hfpl', log_file=osp.join(out, 'make_pseudo_labels.log'))
+    load_checkpoint(model, args.checkpoint, map_location='cpu')
+    model.to(args.device).eval()
+    metrics = generator.run(items, curve=args.curve)
+    if get_dist_info()[0] != 0:
+        return
+    for variant, res in metrics.items():
+        if variant != 'curve_best':
+            print(f'{variant:<12} J {res["J"]:.2f}  F {res["F"]:.2f}  J&F {res["J&F"]:.2f}')
+
+
+if __name__ == '__main__':
+    main()
