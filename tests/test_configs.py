@@ -36,7 +36,7 @@ def test_method_configs_build_their_model(path):
     if cfg.model.type == 'CAMSegmentor':
         classes = cfg.train_dataloader.dataset.metainfo['classes']
         assert model.decode_head.num_fg == len(classes) - 1
-    assert 'BoundaryFMetric' in [m['type'] for m in cfg.val_evaluator]
+    assert 'BoundaryFMetric' in [m['type'] for m in cfg.test_evaluator]
 
 
 @pytest.mark.parametrize('name', ['voc12_aug', 'coco2014', 'voc_layout_template', 'synthetic_voc'])

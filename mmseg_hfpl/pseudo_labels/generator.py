@@ -46,7 +46,10 @@ class PseudoLabelGenerator:
     - ``cams/<name>.npz``: labelled classes' CAMs (float16) + ``manifest.json``;
     - ``cam/<name>.png``: argmax over [``bg_threshold``, CAMs];
     - ``crf_a<alpha>/<name>.png``: SEAM/PSA CRF on ``[(1 - max)^alpha, CAMs]``, per alpha;
-    - ``crf_label/<name>.png``: IRN/SIPE label CRF of the ``cam`` labels.
+    - ``crf_label/<name>.png``: IRN/SIPE label CRF of the ``cam`` labels;
+    - ``aff_label/<name>.png`` (``affinity_labels``): AffinityNet's training labels, foreground
+      from the lowest-alpha CRF (strong background, confident objects), background from the
+      highest-alpha CRF (weak background, confident background), 255 elsewhere.
 
     Palette PNGs, 0 = background. Writes are atomic; finished images are skipped unless
     ``overwrite``; no output may be in a ground-truth directory.
@@ -60,6 +63,7 @@ class PseudoLabelGenerator:
         label_crf (dict, optional): IRN-style label CRF, e.g. ``dict(gt_prob=0.7)``.
         crf_cfg (dict): ``iterations``, ``gaussian``, ``bilateral`` of the SEAM-style CRF.
         num_classes (int), palette: dataset meta.
+        affinity_labels (bool): write ``aff_label/`` (needs two ``crf_alphas``).
         workers (int): processes for the CRF stage (0 = in process).
     """
 
@@ -75,7 +79,11 @@ class PseudoLabelGenerator:
                  label_crf: Optional[dict] = None,
                  crf_cfg: Optional[dict] = None,
                  overwrite: bool = False,
+                 affinity_labels: bool = False,
                  workers: int = 0) -> None:
+        if affinity_labels and len(set(crf_alphas)) < 2:
+            raise ValueError('affinity_labels needs two different crf_alphas (e.g. (4, 24))')
+        self.affinity_labels = affinity_labels
         self.model = model
         self.out_dir = out_dir
         self.num_classes = num_classes
@@ -92,7 +100,8 @@ class PseudoLabelGenerator:
     @property
     def variants(self) -> List[str]:
         names = ['cam'] + [f'crf_a{a:g}' for a in self.crf_alphas]
-        return names + (['crf_label'] if self.label_crf is not None else [])
+        names += ['crf_label'] if self.label_crf is not None else []
+        return names + (['aff_label'] if self.affinity_labels else [])
 
     def path(self, variant: str, name: str) -> str:
         if variant == 'cams':
@@ -140,7 +149,8 @@ class PseudoLabelGenerator:
             if curve:
                 raise ValueError('the background curve needs a ground-truth mask for every image')
             return {}
-        metrics = {v: self.score(items, v) for v in self.variants}
+        # affinity labels hold 255 (unknown) and are not a segmentation to score
+        metrics = {v: self.score(items, v) for v in self.variants if v != 'aff_label'}
         if curve:
             rows = background_curve([self.path('cams', image_name(it)) for it in items],
                                     [it['seg_map_path'] for it in items], self.num_classes,
@@ -183,28 +193,45 @@ class PseudoLabelGenerator:
         """What the (picklable, model-free) label stage needs."""
         return dict(out_dir=self.out_dir, palette=self.palette, bg_threshold=self.bg_threshold,
                     crf_alphas=self.crf_alphas, label_crf=self.label_crf, crf_cfg=self.crf_cfg,
-                    overwrite=self.overwrite)
+                    affinity_labels=self.affinity_labels, overwrite=self.overwrite)
 
     def score(self, items: List[dict], variant: str) -> Dict[str, float]:
         """J, F and J&F of one output directory against the ground truth."""
-        metric = BoundaryFMetric()
-        metric.dataset_meta = dict(classes=list(range(self.num_classes)))
-        for it in items:
-            pred = np.asarray(Image.open(self.path(variant, image_name(it))), np.int64)
-            gt = np.asarray(Image.open(it['seg_map_path']), np.int64)
-            if pred.shape != gt.shape:
-                raise ValueError(f'{self.path(variant, image_name(it))}: shape {pred.shape} '
-                                 f'differs from the ground truth {gt.shape}')
-            metric.process({}, [dict(pred_sem_seg=dict(data=torch.from_numpy(pred)[None]),
-                                     gt_sem_seg=dict(data=torch.from_numpy(gt)[None]))])
-        res = metric.compute_metrics(metric.results)
+        res = score_label_files([self.path(variant, image_name(it)) for it in items],
+                                [it['seg_map_path'] for it in items], self.num_classes)
         print_log(f'{variant}: J {res["J"]:.2f}  F {res["F"]:.2f}  J&F {res["J&F"]:.2f}',
                   logger='current')
         return res
 
 
+def score_label_files(pred_paths: Sequence[str], gt_paths: Sequence[str],
+                      num_classes: int) -> Dict[str, float]:
+    """J, F, J&F (BoundaryFMetric) of label PNGs against ground-truth PNGs."""
+    metric = BoundaryFMetric()
+    metric.dataset_meta = dict(classes=list(range(num_classes)))
+    for pred_path, gt_path in zip(pred_paths, gt_paths):
+        pred = np.asarray(Image.open(pred_path), np.int64)
+        gt = np.asarray(Image.open(gt_path), np.int64)
+        if pred.shape != gt.shape:
+            raise ValueError(f'{pred_path}: shape {pred.shape} differs from the ground truth '
+                             f'{gt_path} {gt.shape}')
+        metric.process({}, [dict(pred_sem_seg=dict(data=torch.from_numpy(pred)[None]),
+                                 gt_sem_seg=dict(data=torch.from_numpy(gt)[None]))])
+    return metric.compute_metrics(metric.results)
+
+
+def affinity_training_labels(low_alpha: np.ndarray, high_alpha: np.ndarray) -> np.ndarray:
+    """PSA's AffinityNet labels: objects of the low-alpha CRF, background of the high-alpha CRF,
+    255 (unknown) elsewhere."""
+    label = low_alpha.astype(np.uint8).copy()
+    label[low_alpha == 0] = 255
+    label[high_alpha == 0] = 0
+    return label
+
+
 def write_pseudo_labels(task) -> None:
-    """Label stage for one image: ``cam`` labels and the CRF variants from its saved CAMs."""
+    """Label stage for one image: ``cam`` labels and the CRF variants from its saved CAMs; only
+    the missing outputs are computed (unless ``overwrite``)."""
     item, cfg = task
     name = image_name(item)
     out = cfg['out_dir']
@@ -213,15 +240,26 @@ def write_pseudo_labels(task) -> None:
     if image_bgr is None:
         raise OSError(f'cannot read image {item["img_path"]!r}')
     image_rgb = np.ascontiguousarray(image_bgr[..., ::-1])
-    cam_label = labels_from_cams(cams, classes, cfg['bg_threshold'], image_rgb.shape[:2])
-    outputs = {'cam': lambda: cam_label}
+    makers = {'cam': lambda: labels_from_cams(cams, classes, cfg['bg_threshold'],
+                                              image_rgb.shape[:2])}
     for alpha in cfg['crf_alphas']:
-        outputs[f'crf_a{alpha:g}'] = lambda a=alpha: crf_cam_labels(
-            image_rgb, cams, classes, a, **cfg['crf_cfg'])
+        makers[f'crf_a{alpha:g}'] = lambda a=alpha: crf_cam_labels(image_rgb, cams, classes, a,
+                                                                   **cfg['crf_cfg'])
     if cfg['label_crf'] is not None:
-        outputs['crf_label'] = lambda: crf_label_refine(image_rgb, cam_label, classes,
-                                                        **cfg['label_crf'])
-    for variant, make in outputs.items():
+        makers['crf_label'] = lambda: crf_label_refine(image_rgb, made('cam'), classes,
+                                                       **cfg['label_crf'])
+    if cfg['affinity_labels']:
+        low, high = min(cfg['crf_alphas']), max(cfg['crf_alphas'])
+        makers['aff_label'] = lambda: affinity_training_labels(made(f'crf_a{low:g}'),
+                                                               made(f'crf_a{high:g}'))
+    cache = {}
+
+    def made(variant):
+        if variant not in cache:
+            cache[variant] = makers[variant]()
+        return cache[variant]
+
+    for variant in makers:
         path = osp.join(out, variant, name + '.png')
         if cfg['overwrite'] or not osp.isfile(path):
-            write_label_png(path, make(), cfg['palette'])
+            write_label_png(path, made(variant), cfg['palette'])

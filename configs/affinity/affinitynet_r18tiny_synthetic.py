@@ -1,0 +1,55 @@
+# AffinityNet at CPU size on the embedded dataset. Its labels come from two CRF maps of the CAM
+# stage (objects of the low alpha, background of the high alpha, 255 elsewhere):
+#   python tools/make_pseudo_labels.py configs/hfpl/demo_synthetic.py CKPT \
+#       --out work_dirs/demo_synthetic/pseudo_labels --crf 1 24 --affinity-labels
+# then train this config and refine the CAMs with tools/refine_pseudo_labels.py.
+_base_ = [
+    '../_base_/datasets/synthetic_voc.py', '../_base_/default_runtime.py',
+    '../_base_/schedules/schedule_demo_cpu.py'
+]
+pseudo_label_dir = 'work_dirs/demo_synthetic/pseudo_labels/aff_label'
+norm_cfg = dict(type='BN', requires_grad=True)
+model = dict(
+    type='AffinityNet',
+    data_preprocessor=dict(
+        type='SegDataPreProcessor',
+        mean=[123.675, 116.28, 103.53],
+        std=[58.395, 57.12, 57.375],
+        bgr_to_rgb=True,
+        pad_val=0,
+        seg_pad_val=255,
+        size=(112, 112)),
+    backbone=dict(
+        type='ResNetV1c',
+        depth=18,
+        stem_channels=16,
+        base_channels=16,
+        out_indices=(1, 2, 3),
+        strides=(1, 2, 1, 1),
+        dilations=(1, 1, 2, 4),
+        norm_cfg=norm_cfg,
+        norm_eval=False,
+        contract_dilation=True),
+    in_index=(0, 1, 2),
+    in_channels=(32, 64, 128),
+    mid_channels=(16, 32, 64),
+    out_channels=112,
+    radius=5)
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations'),
+    dict(type='RandomResize', scale=(128, 128), ratio_range=(0.8, 1.2), keep_ratio=True),
+    dict(type='RandomCrop', crop_size=(112, 112)),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PackSegInputs'),
+]
+train_dataloader = dict(
+    dataset=dict(
+        data_prefix=dict(img_path='JPEGImages', seg_map_path=pseudo_label_dir),
+        pipeline=train_pipeline))
+# AffinityNet is not evaluated during training: tools/refine_pseudo_labels.py scores its labels
+train_cfg = dict(val_interval=100000)
+val_cfg = None
+val_dataloader = None
+val_evaluator = None
+custom_hooks = []

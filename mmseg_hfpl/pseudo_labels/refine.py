@@ -1,0 +1,65 @@
+"""Refine saved CAMs by a random walk on a learned affinity (AffinityNet / IRN style)."""
+import os.path as osp
+from typing import List
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .cam_inference import load_cams
+from .random_walk import random_walk
+from .writer import write_label_png
+
+
+@torch.no_grad()
+def random_walk_labels(model, image_bgr: np.ndarray, cams: np.ndarray, classes: np.ndarray,
+                       beta: float = 8.0, logt: int = 6, bg_alpha: float = 6.0) -> np.ndarray:
+    """Pseudo-label of one image from its CAMs propagated with ``model.affinity``.
+
+    Seeds are [``(1 - max_c r_c)^bg_alpha``, CAMs] average-pooled to the affinity grid, walked
+    with ``random_walk(A, seeds, beta, logt)``, up-sampled bilinearly and arg-maxed (PSA / SEAM
+    ``infer_aff``).
+    """
+    h, w = image_bgr.shape[:2]
+    if len(classes) == 0:
+        return np.zeros((h, w), np.uint8)
+    device = next(model.parameters()).device
+    img = torch.from_numpy(np.ascontiguousarray(image_bgr)).permute(2, 0, 1)
+    data = model.data_preprocessor(dict(inputs=[img]), False)
+    (aff, ) = model.affinity(data['inputs'])
+    n = aff.shape[0]
+    fh = int(round(np.sqrt(n * h / w)))
+    fh = next(c for c in (fh, fh - 1, fh + 1) if c > 0 and n % c == 0)
+    fw = n // fh
+    bg = np.power(1.0 - cams.max(axis=0, keepdims=True), bg_alpha)
+    seeds = torch.from_numpy(np.concatenate([bg, cams])).float().to(device)
+    seeds = F.adaptive_avg_pool2d(seeds[None], (fh, fw))[0].flatten(1)
+    walked = random_walk(aff.float(), seeds, beta, logt).view(1, -1, fh, fw)
+    walked = F.interpolate(walked, size=(h, w), mode='bilinear', align_corners=False)[0]
+    keys = np.concatenate([[0], classes]).astype(np.uint8)
+    return keys[walked.argmax(dim=0).cpu().numpy()]
+
+
+def refine_items(model, items: List[dict], cam_dir: str, out_dir: str, palette=None,
+                 overwrite: bool = False, **walk_cfg) -> List[str]:
+    """Write ``out_dir/<name>.png`` for every item (skipping finished ones); returns the paths."""
+    from mmengine.utils import track_progress
+    from .generator import image_name
+    paths = [osp.join(out_dir, image_name(it) + '.png') for it in items]
+
+    def one(task):
+        item, path = task
+        if not overwrite and osp.isfile(path):
+            return
+        cam_path = osp.join(cam_dir, image_name(item) + '.npz')
+        if not osp.isfile(cam_path):
+            raise FileNotFoundError(f'no CAMs for {item["img_path"]!r} at {cam_path!r}')
+        cams, classes = load_cams(cam_path)
+        image = cv2.imread(item['img_path'], cv2.IMREAD_COLOR)
+        write_label_png(path, random_walk_labels(model, image, cams, classes, **walk_cfg),
+                        palette)
+
+    model.eval()
+    track_progress(one, list(zip(items, paths)))
+    return paths
