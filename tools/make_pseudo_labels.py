@@ -2,7 +2,7 @@
 
     python tools/make_pseudo_labels.py CONFIG CHECKPOINT [--out DIR] [--split train]
         [--scales 0.5 1 1.5 2] [--no-flip] [--bg-threshold 0.25] [--crf 4 24] [--label-crf]
-        [--affinity-labels] [--workers N] [--curve] [--overwrite] [--cfg-options k=v ...]
+        [--affinity-labels] [--ir-labels 0.30 0.05] [--workers N] [--curve] [--overwrite] [--cfg-options k=v ...]
 
 Writes ``DIR/cams/*.npz``, ``DIR/cam/*.png`` (+ ``DIR/crf_a<alpha>/``, ``DIR/crf_label/``),
 ``DIR/metrics.json`` and, with ``--curve``, ``DIR/curve.csv`` + ``DIR/curve.png``. A rerun skips
@@ -42,6 +42,9 @@ def parse_args():
     parser.add_argument('--affinity-labels', action='store_true',
                         help='also write AffinityNet training labels (aff_label/) from the lowest '
                         'and highest --crf alpha')
+    parser.add_argument('--ir-labels', type=float, nargs=2, metavar=('FG', 'BG'),
+                        help='also write IRN relation labels (ir_label/) with these CAM '
+                        'thresholds (IRN: 0.30 0.05)')
     parser.add_argument('--workers', type=int, default=0, help='processes for the CRF stage')
     parser.add_argument('--curve', action='store_true',
                         help='sweep the background threshold (0.00-0.59) over the saved CAMs')
@@ -75,7 +78,10 @@ def main():
         palette=dataset.metainfo.get('palette'), scales=args.scales, flip=not args.no_flip,
         bg_threshold=bg, crf_alphas=args.crf,
         label_crf=dict(gt_prob=0.7) if args.label_crf else None, overwrite=args.overwrite,
-        affinity_labels=args.affinity_labels, workers=args.workers)
+        affinity_labels=args.affinity_labels,
+        ir_labels=dict(fg_threshold=args.ir_labels[0], bg_threshold=args.ir_labels[1])
+        if args.ir_labels else None,
+        workers=args.workers)
     generator.check_outputs(items)  # before anything is written
     os.makedirs(out, exist_ok=True)
     MMLogger.get_instance('mmseg_hfpl', log_file=osp.join(out, 'make_pseudo_labels.log'))

@@ -1,5 +1,5 @@
-from .affinity import AffinityNet
+from .affinity import AffinityNet, InterPixelRelationNet
 from .heads import CAMHead
 from .segmentors import CAMSegmentor
 
-__all__ = ['AffinityNet', 'CAMHead', 'CAMSegmentor']
+__all__ = ['AffinityNet', 'InterPixelRelationNet', 'CAMHead', 'CAMSegmentor']

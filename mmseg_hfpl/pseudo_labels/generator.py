@@ -49,7 +49,10 @@ class PseudoLabelGenerator:
     - ``crf_label/<name>.png``: IRN/SIPE label CRF of the ``cam`` labels;
     - ``aff_label/<name>.png`` (``affinity_labels``): AffinityNet's training labels, foreground
       from the lowest-alpha CRF (strong background, confident objects), background from the
-      highest-alpha CRF (weak background, confident background), 255 elsewhere.
+      highest-alpha CRF (weak background, confident background), 255 elsewhere;
+    - ``ir_label/<name>.png`` (``ir_labels=dict(fg_threshold=0.3, bg_threshold=0.05)``): IRN's
+      inter-pixel relation labels: objects of the label CRF at the high threshold, background
+      where the label CRF at the low threshold also says background, 255 elsewhere.
 
     Palette PNGs, 0 = background. Writes are atomic; finished images are skipped unless
     ``overwrite``; no output may be in a ground-truth directory.
@@ -64,6 +67,7 @@ class PseudoLabelGenerator:
         crf_cfg (dict): ``iterations``, ``gaussian``, ``bilateral`` of the SEAM-style CRF.
         num_classes (int), palette: dataset meta.
         affinity_labels (bool): write ``aff_label/`` (needs two ``crf_alphas``).
+        ir_labels (dict, optional): write ``ir_label/`` with these thresholds (IRN: 0.30 / 0.05).
         workers (int): processes for the CRF stage (0 = in process).
     """
 
@@ -80,10 +84,12 @@ class PseudoLabelGenerator:
                  crf_cfg: Optional[dict] = None,
                  overwrite: bool = False,
                  affinity_labels: bool = False,
+                 ir_labels: Optional[dict] = None,
                  workers: int = 0) -> None:
         if affinity_labels and len(set(crf_alphas)) < 2:
             raise ValueError('affinity_labels needs two different crf_alphas (e.g. (4, 24))')
         self.affinity_labels = affinity_labels
+        self.ir_labels = ir_labels
         self.model = model
         self.out_dir = out_dir
         self.num_classes = num_classes
@@ -101,7 +107,8 @@ class PseudoLabelGenerator:
     def variants(self) -> List[str]:
         names = ['cam'] + [f'crf_a{a:g}' for a in self.crf_alphas]
         names += ['crf_label'] if self.label_crf is not None else []
-        return names + (['aff_label'] if self.affinity_labels else [])
+        names += ['aff_label'] if self.affinity_labels else []
+        return names + (['ir_label'] if self.ir_labels is not None else [])
 
     def path(self, variant: str, name: str) -> str:
         if variant == 'cams':
@@ -149,8 +156,9 @@ class PseudoLabelGenerator:
             if curve:
                 raise ValueError('the background curve needs a ground-truth mask for every image')
             return {}
-        # affinity labels hold 255 (unknown) and are not a segmentation to score
-        metrics = {v: self.score(items, v) for v in self.variants if v != 'aff_label'}
+        # affinity / relation labels hold 255 (unknown) and are not a segmentation to score
+        metrics = {v: self.score(items, v) for v in self.variants
+                   if v not in ('aff_label', 'ir_label')}
         if curve:
             rows = background_curve([self.path('cams', image_name(it)) for it in items],
                                     [it['seg_map_path'] for it in items], self.num_classes,
@@ -193,7 +201,8 @@ class PseudoLabelGenerator:
         """What the (picklable, model-free) label stage needs."""
         return dict(out_dir=self.out_dir, palette=self.palette, bg_threshold=self.bg_threshold,
                     crf_alphas=self.crf_alphas, label_crf=self.label_crf, crf_cfg=self.crf_cfg,
-                    affinity_labels=self.affinity_labels, overwrite=self.overwrite)
+                    affinity_labels=self.affinity_labels, ir_labels=self.ir_labels,
+                    overwrite=self.overwrite)
 
     def score(self, items: List[dict], variant: str) -> Dict[str, float]:
         """J, F and J&F of one output directory against the ground truth."""
@@ -229,6 +238,22 @@ def affinity_training_labels(low_alpha: np.ndarray, high_alpha: np.ndarray) -> n
     return label
 
 
+def ir_training_labels(image_rgb: np.ndarray, cams: np.ndarray, classes: np.ndarray,
+                       fg_threshold: float = 0.30, bg_threshold: float = 0.05,
+                       gt_prob: float = 0.7) -> np.ndarray:
+    """IRN's ``cam_to_ir_label``: label CRF of the CAMs thresholded at ``fg_threshold`` gives the
+    objects, at ``bg_threshold`` the background; 255 (unknown) elsewhere."""
+    shape = image_rgb.shape[:2]
+    fg = crf_label_refine(image_rgb, labels_from_cams(cams, classes, fg_threshold, shape), classes,
+                          gt_prob=gt_prob)
+    bg = crf_label_refine(image_rgb, labels_from_cams(cams, classes, bg_threshold, shape), classes,
+                          gt_prob=gt_prob)
+    label = fg.copy()
+    label[fg == 0] = 255
+    label[(fg == 0) & (bg == 0)] = 0
+    return label
+
+
 def write_pseudo_labels(task) -> None:
     """Label stage for one image: ``cam`` labels and the CRF variants from its saved CAMs; only
     the missing outputs are computed (unless ``overwrite``)."""
@@ -252,6 +277,9 @@ def write_pseudo_labels(task) -> None:
         low, high = min(cfg['crf_alphas']), max(cfg['crf_alphas'])
         makers['aff_label'] = lambda: affinity_training_labels(made(f'crf_a{low:g}'),
                                                                made(f'crf_a{high:g}'))
+    if cfg['ir_labels'] is not None:
+        makers['ir_label'] = lambda: ir_training_labels(image_rgb, cams, classes,
+                                                        **cfg['ir_labels'])
     cache = {}
 
     def made(variant):

@@ -4,20 +4,31 @@ import torch
 from torch import Tensor
 
 
-def neighbour_pairs(height: int, width: int, radius: int) -> Tensor:
-    """Every unordered pair of grid pixels closer than ``radius`` (0 < d^2 < radius^2), once:
-    (2, P) long tensor of flat indices ``(from, to)`` with ``to`` after ``from`` in raster order
-    (PSA's search pattern: same row to the right, then the rows below)."""
+def neighbour_offsets(radius: int):
+    """Offsets (dy, dx) of PSA's search pattern: same row to the right, then the rows below,
+    with 0 < dy^2 + dx^2 < radius^2 (each unordered pair of pixels appears once)."""
     offsets = [(0, dx) for dx in range(1, radius)]
     offsets += [(dy, dx) for dy in range(1, radius) for dx in range(-radius + 1, radius)
                 if dx * dx + dy * dy < radius * radius]
+    return offsets
+
+
+def offset_valid(height: int, width: int, dy: int, dx: int) -> np.ndarray:
+    """(H, W) mask of the pixels whose neighbour at (dy, dx) lies in the grid."""
+    rows, cols = np.mgrid[0:height, 0:width]
+    return (rows + dy < height) & (cols + dx >= 0) & (cols + dx < width)
+
+
+def neighbour_pairs(height: int, width: int, radius: int) -> Tensor:
+    """Every unordered pair of grid pixels closer than ``radius``, once: (2, P) long tensor of
+    flat indices ``(from, to)``, grouped by offset in :func:`neighbour_offsets` order and in
+    raster order within an offset."""
     rows, cols = np.mgrid[0:height, 0:width]
     src, dst = [], []
-    for dy, dx in offsets:
-        r2, c2 = rows + dy, cols + dx
-        ok = (r2 < height) & (c2 >= 0) & (c2 < width)
+    for dy, dx in neighbour_offsets(radius):
+        ok = offset_valid(height, width, dy, dx)
         src.append((rows * width + cols)[ok])
-        dst.append((r2 * width + c2)[ok])
+        dst.append(((rows + dy) * width + cols + dx)[ok])
     return torch.from_numpy(np.stack([np.concatenate(src), np.concatenate(dst)])).long()
 
 

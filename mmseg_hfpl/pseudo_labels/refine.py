@@ -1,6 +1,6 @@
 """Refine saved CAMs by a random walk on a learned affinity (AffinityNet / IRN style)."""
 import os.path as osp
-from typing import List
+from typing import List, Optional
 
 import cv2
 import numpy as np
@@ -13,13 +13,24 @@ from .writer import write_label_png
 
 
 @torch.no_grad()
-def random_walk_labels(model, image_bgr: np.ndarray, cams: np.ndarray, classes: np.ndarray,
-                       beta: float = 8.0, logt: int = 6, bg_alpha: float = 6.0) -> np.ndarray:
+def random_walk_labels(model,
+                       image_bgr: np.ndarray,
+                       cams: np.ndarray,
+                       classes: np.ndarray,
+                       beta: float = 8.0,
+                       logt: int = 6,
+                       bg_alpha: float = 6.0,
+                       bg_threshold: Optional[float] = None) -> np.ndarray:
     """Pseudo-label of one image from its CAMs propagated with ``model.affinity``.
 
-    Seeds are [``(1 - max_c r_c)^bg_alpha``, CAMs] average-pooled to the affinity grid, walked
-    with ``random_walk(A, seeds, beta, logt)``, up-sampled bilinearly and arg-maxed (PSA / SEAM
-    ``infer_aff``).
+    The CAMs are average-pooled to the affinity grid and walked with
+    ``random_walk(A, seeds, beta, logt)`` (damped by ``model.seed_weight`` when the model has one,
+    as IRN damps seeds on boundaries), up-sampled bilinearly and arg-maxed.
+
+    - ``bg_threshold=None`` (AffinityNet / PSA / SEAM ``infer_aff``): a background seed
+      ``(1 - max_c r_c)^bg_alpha`` is walked with the classes.
+    - ``bg_threshold=t`` (IRN ``make_sem_seg_labels``): only the classes are walked, normalised
+      by their global maximum, and the background is the constant ``t``.
     """
     h, w = image_bgr.shape[:2]
     if len(classes) == 0:
@@ -27,16 +38,23 @@ def random_walk_labels(model, image_bgr: np.ndarray, cams: np.ndarray, classes: 
     device = next(model.parameters()).device
     img = torch.from_numpy(np.ascontiguousarray(image_bgr)).permute(2, 0, 1)
     data = model.data_preprocessor(dict(inputs=[img]), False)
-    (aff, ) = model.affinity(data['inputs'])
-    n = aff.shape[0]
-    fh = int(round(np.sqrt(n * h / w)))
-    fh = next(c for c in (fh, fh - 1, fh + 1) if c > 0 and n % c == 0)
-    fw = n // fh
-    bg = np.power(1.0 - cams.max(axis=0, keepdims=True), bg_alpha)
-    seeds = torch.from_numpy(np.concatenate([bg, cams])).float().to(device)
-    seeds = F.adaptive_avg_pool2d(seeds[None], (fh, fw))[0].flatten(1)
-    walked = random_walk(aff.float(), seeds, beta, logt).view(1, -1, fh, fw)
+    inputs = data['inputs'][..., :h, :w]
+    (aff, ) = model.affinity(inputs)
+    feat = model.extract_feat(inputs)
+    fh, fw = feat.shape[2:]
+    if aff.shape[0] != fh * fw:
+        raise ValueError(f'affinity of size {tuple(aff.shape)} does not match the feature grid '
+                         f'{fh}x{fw}')
+    maps = cams if bg_threshold is not None else np.concatenate(
+        [np.power(1.0 - cams.max(axis=0, keepdims=True), bg_alpha), cams])
+    seeds = F.adaptive_avg_pool2d(torch.from_numpy(maps).float().to(device)[None], (fh, fw))[0]
+    if hasattr(model, 'seed_weight'):
+        seeds = seeds * model.seed_weight(inputs)[0]
+    walked = random_walk(aff.float(), seeds.flatten(1), beta, logt).view(1, -1, fh, fw)
     walked = F.interpolate(walked, size=(h, w), mode='bilinear', align_corners=False)[0]
+    if bg_threshold is not None:
+        walked = walked / walked.max().clamp(min=1e-12)
+        walked = torch.cat([torch.full_like(walked[:1], bg_threshold), walked])
     keys = np.concatenate([[0], classes]).astype(np.uint8)
     return keys[walked.argmax(dim=0).cpu().numpy()]
 

@@ -1,0 +1,75 @@
+# AffinityNet on VOC 2012 train_aug (PSA / SEAM settings: crop 448, batch 8, 8 epochs, SGD lr 0.1
+# poly, weight decay 5e-4, radius 5; labels: objects of the CRF at alpha 4 (hfpl + ISL: 1),
+# background of the CRF at alpha 24), here on a dilated ResNetV1c-50 (stride 8) until the
+# ResNet-38 backbone of SEAM lands. Labels:
+#   tools/make_pseudo_labels.py CAM_CONFIG CKPT --out DIR --crf 4 24 --affinity-labels
+# Refinement: tools/refine_pseudo_labels.py THIS CKPT --cams DIR/cams --out DIR/aff
+#   --beta 8 --logt 6 --bg-alpha 6
+_base_ = ['../_base_/datasets/voc12_aug.py', '../_base_/default_runtime.py']
+pseudo_label_dir = 'work_dirs/pseudo_labels/voc12aug/aff_label'
+norm_cfg = dict(type='SyncBN', requires_grad=True)
+model = dict(
+    type='AffinityNet',
+    data_preprocessor=dict(
+        type='SegDataPreProcessor',
+        mean=[123.675, 116.28, 103.53],
+        std=[58.395, 57.12, 57.375],
+        bgr_to_rgb=True,
+        pad_val=0,
+        seg_pad_val=255,
+        size=(448, 448)),
+    backbone=dict(
+        type='ResNetV1c',
+        depth=50,
+        out_indices=(1, 2, 3),
+        strides=(1, 2, 1, 1),
+        dilations=(1, 1, 2, 4),
+        norm_cfg=norm_cfg,
+        norm_eval=False,
+        contract_dilation=True,
+        init_cfg=dict(type='Pretrained', checkpoint='open-mmlab://resnet50_v1c')),
+    in_index=(0, 1, 2),
+    in_channels=(512, 1024, 2048),
+    mid_channels=(64, 128, 256),
+    out_channels=448,
+    radius=5)
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations'),
+    dict(type='RandomResize', scale=(768, 448), ratio_range=(448 / 768, 1.0), keep_ratio=True),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PhotoMetricDistortion'),
+    dict(type='RandomCrop', crop_size=(448, 448)),
+    dict(type='PackSegInputs'),
+]
+_train = dict(
+    type='WSSSVOCDataset',
+    data_root='data/VOCdevkit/VOC2012',
+    data_prefix=dict(img_path='JPEGImages', seg_map_path=pseudo_label_dir),
+    cls_label_file='cls_labels.npy',
+    pipeline=train_pipeline)
+train_dataloader = dict(
+    batch_size=8,
+    dataset=dict(
+        _delete_=True,
+        type='ConcatDataset',
+        datasets=[
+            dict(**_train, ann_file='ImageSets/Segmentation/train.txt'),
+            dict(**_train, ann_file='ImageSets/Segmentation/aug.txt'),
+        ]))
+optim_wrapper = dict(
+    type='OptimWrapper', optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=5e-4))
+param_scheduler = [dict(type='PolyLR', eta_min=0, power=0.9, begin=0, end=10580,
+                        by_epoch=False)]
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=10580, val_interval=100000)
+val_cfg = None
+val_dataloader = None
+val_evaluator = None
+test_cfg = dict(type='TestLoop')
+default_hooks = dict(
+    timer=dict(type='IterTimerHook'),
+    logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
+    param_scheduler=dict(type='ParamSchedulerHook'),
+    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=10580),
+    sampler_seed=dict(type='DistSamplerSeedHook'),
+    visualization=dict(type='SegVisualizationHook'))

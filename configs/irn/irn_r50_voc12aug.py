@@ -1,0 +1,73 @@
+# IRN's class-boundary branch on VOC 2012 train_aug (Ahn et al., CVPR 2019; settings of
+# jiwoon-ahn/irn): frozen ImageNet ResNet-50 (strides 2,2,2,1), crop 512, batch 32, 3 epochs
+# (~1k iterations), SGD lr 0.1 with poly decay, weight decay 1e-4, pair radius 10. Labels:
+#   tools/make_pseudo_labels.py CAM_CONFIG CKPT --out DIR --ir-labels 0.30 0.05
+# Refinement: tools/refine_pseudo_labels.py THIS CKPT --cams DIR/cams --out DIR/irn
+#   --beta 10 --logt 8 --bg-threshold 0.25   (Spatial-BCE + hfpl: IRN fg .60 / bg .25)
+_base_ = ['../_base_/datasets/voc12_aug.py', '../_base_/default_runtime.py']
+pseudo_label_dir = 'work_dirs/pseudo_labels/voc12aug/ir_label'
+norm_cfg = dict(type='BN', requires_grad=False)
+model = dict(
+    type='InterPixelRelationNet',
+    data_preprocessor=dict(
+        type='SegDataPreProcessor',
+        mean=[123.675, 116.28, 103.53],
+        std=[58.395, 57.12, 57.375],
+        bgr_to_rgb=True,
+        pad_val=0,
+        seg_pad_val=255,
+        size=(512, 512)),
+    backbone=dict(
+        type='ResNet',
+        depth=50,
+        strides=(1, 2, 2, 1),
+        dilations=(1, 1, 1, 1),
+        out_indices=(0, 1, 2, 3),
+        frozen_stages=4,
+        norm_cfg=norm_cfg,
+        norm_eval=True,
+        style='pytorch',
+        init_cfg=dict(type='Pretrained', checkpoint='torchvision://resnet50')),
+    in_index=(0, 1, 2, 3),
+    in_channels=(256, 512, 1024, 2048),
+    mid_channels=32,
+    train_radius=10,
+    test_radius=5)
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations'),
+    dict(type='RandomResize', scale=(640, 320), ratio_range=(0.5, 1.0), keep_ratio=True),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='RandomCrop', crop_size=(512, 512)),
+    dict(type='PackSegInputs'),
+]
+_train = dict(
+    type='WSSSVOCDataset',
+    data_root='data/VOCdevkit/VOC2012',
+    data_prefix=dict(img_path='JPEGImages', seg_map_path=pseudo_label_dir),
+    cls_label_file='cls_labels.npy',
+    pipeline=train_pipeline)
+train_dataloader = dict(
+    batch_size=32,
+    dataset=dict(
+        _delete_=True,
+        type='ConcatDataset',
+        datasets=[
+            dict(**_train, ann_file='ImageSets/Segmentation/train.txt'),
+            dict(**_train, ann_file='ImageSets/Segmentation/aug.txt'),
+        ]))
+optim_wrapper = dict(
+    type='OptimWrapper', optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=1e-4))
+param_scheduler = [dict(type='PolyLR', eta_min=0, power=0.9, begin=0, end=990, by_epoch=False)]
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=990, val_interval=100000)
+val_cfg = None
+val_dataloader = None
+val_evaluator = None
+test_cfg = dict(type='TestLoop')
+default_hooks = dict(
+    timer=dict(type='IterTimerHook'),
+    logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
+    param_scheduler=dict(type='ParamSchedulerHook'),
+    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=990),
+    sampler_seed=dict(type='DistSamplerSeedHook'),
+    visualization=dict(type='SegVisualizationHook'))
