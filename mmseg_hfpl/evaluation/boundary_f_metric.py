@@ -32,6 +32,8 @@ class BoundaryFMetric(BaseMetric):
         prefix (str, optional): prefix of the metric names.
     """
 
+    default_prefix = ''  # report plain J, F, J&F (as mmseg's mIoU), without a warning
+
     def __init__(self,
                  bound_th: float = 0.008,
                  ignore_index: int = 255,
