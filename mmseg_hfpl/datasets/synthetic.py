@@ -9,7 +9,7 @@ overlap (later objects occlude earlier ones). Masks are palette PNGs with 0 = ba
 import json
 import os
 import os.path as osp
-from typing import Dict, Optional, Sequence
+from typing import Dict, Sequence
 
 import cv2
 import numpy as np

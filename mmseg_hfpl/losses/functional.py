@@ -4,7 +4,7 @@ The registered loss modules (``importance_sampling_loss.py``, ``gap_loss.py``,
 ``feature_similarity_loss.py``) only read their configuration and call these functions.
 """
 import math
-from typing import Optional, Tuple
+from typing import Optional
 
 import torch
 import torch.nn.functional as F
