@@ -12,7 +12,8 @@ MSRC = os.path.join(ROOT, '..', 'shared', 'data', 'msrc_voc')
 CONFIGS = sorted(
     glob.glob(os.path.join(ROOT, 'configs', '*', '*.py')) +
     glob.glob(os.path.join(ROOT, 'configs', '*', '**', '*.py'), recursive=True))
-CONFIGS = sorted({c for c in CONFIGS if '_base_' not in c})
+CONFIGS = sorted({c for c in CONFIGS if '_base_' not in c and '/studies/' not in c})
+STUDIES = sorted(glob.glob(os.path.join(ROOT, 'configs', 'studies', '*.py')))
 
 
 def test_import_registers_everything_in_a_fresh_interpreter():
@@ -37,6 +38,15 @@ def test_method_configs_build_their_model(path):
         classes = cfg.train_dataloader.dataset.metainfo['classes']
         assert model.decode_head.num_fg == len(classes) - 1
     assert 'BoundaryFMetric' in [m['type'] for m in cfg.test_evaluator]
+
+
+@pytest.mark.parametrize('path', STUDIES, ids=[os.path.basename(p) for p in STUDIES])
+def test_study_files_name_existing_configs(path):
+    study = Config.fromfile(path)
+    names = [e['name'] for e in study.experiments]
+    assert len(names) == len(set(names)) and len(study.seeds) >= 3
+    for exp in study.experiments:
+        assert os.path.isfile(os.path.join(ROOT, exp['config'])), exp['config']
 
 
 @pytest.mark.parametrize('name', ['voc12_aug', 'coco2014', 'voc_layout_template', 'synthetic_voc'])
