@@ -4,10 +4,9 @@
 #       --out work_dirs/demo_synthetic/pseudo_labels --crf 1 24 --affinity-labels
 # then train this config and refine the CAMs with tools/refine_pseudo_labels.py.
 _base_ = [
-    '../_base_/datasets/synthetic_voc.py', '../_base_/default_runtime.py',
+    '../_base_/datasets/synthetic_voc_pseudo.py', '../_base_/default_runtime.py',
     '../_base_/schedules/schedule_demo_cpu.py'
 ]
-pseudo_label_dir = 'work_dirs/demo_synthetic/pseudo_labels/aff_label'
 norm_cfg = dict(type='BN', requires_grad=True)
 model = dict(
     type='AffinityNet',
@@ -35,21 +34,14 @@ model = dict(
     mid_channels=(16, 32, 64),
     out_channels=112,
     radius=5)
-train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations'),
-    dict(type='RandomResize', scale=(128, 128), ratio_range=(0.8, 1.2), keep_ratio=True),
-    dict(type='RandomCrop', crop_size=(112, 112)),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PackSegInputs'),
-]
-train_dataloader = dict(
-    dataset=dict(
-        data_prefix=dict(img_path='JPEGImages', seg_map_path=pseudo_label_dir),
-        pipeline=train_pipeline))
 # AffinityNet is not evaluated during training: tools/refine_pseudo_labels.py scores its labels
 train_cfg = dict(val_interval=100000)
 val_cfg = None
 val_dataloader = None
 val_evaluator = None
 custom_hooks = []
+train_dataloader = dict(
+    dataset=dict(
+        data_prefix=dict(
+            img_path='JPEGImages',
+            seg_map_path='work_dirs/demo_synthetic/pseudo_labels/aff_label')))

@@ -7,10 +7,9 @@
 #       --beta 10 --logt 8 --bg-threshold 0.25
 # IRN freezes an ImageNet backbone; without pretrained weights at CPU size it is trained here.
 _base_ = [
-    '../_base_/datasets/synthetic_voc.py', '../_base_/default_runtime.py',
+    '../_base_/datasets/synthetic_voc_pseudo.py', '../_base_/default_runtime.py',
     '../_base_/schedules/schedule_demo_cpu.py'
 ]
-pseudo_label_dir = 'work_dirs/demo_synthetic/pseudo_labels/ir_label'
 norm_cfg = dict(type='BN', requires_grad=True)
 model = dict(
     type='InterPixelRelationNet',
@@ -37,21 +36,14 @@ model = dict(
     mid_channels=16,
     train_radius=10,
     test_radius=5)
-train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations'),
-    dict(type='RandomResize', scale=(128, 128), ratio_range=(0.8, 1.2), keep_ratio=True),
-    dict(type='RandomCrop', crop_size=(112, 112)),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PackSegInputs'),
-]
-train_dataloader = dict(
-    dataset=dict(
-        data_prefix=dict(img_path='JPEGImages', seg_map_path=pseudo_label_dir),
-        pipeline=train_pipeline))
 # not evaluated during training: tools/refine_pseudo_labels.py scores the refined labels
 train_cfg = dict(val_interval=100000)
 val_cfg = None
 val_dataloader = None
 val_evaluator = None
 custom_hooks = []
+train_dataloader = dict(
+    dataset=dict(
+        data_prefix=dict(
+            img_path='JPEGImages',
+            seg_map_path='work_dirs/demo_synthetic/pseudo_labels/ir_label')))

@@ -3,13 +3,12 @@
 # the real masks. Produce the labels first, e.g.
 #   python tools/make_pseudo_labels.py configs/hfpl/demo_synthetic.py CKPT \
 #       --out work_dirs/demo_synthetic/pseudo_labels --crf 1 24
-# and pick the directory with pseudo_label_dir (or --cfg-options
-# train_dataloader.dataset.data_prefix.seg_map_path=DIR).
+# and pick the label directory with --cfg-options train_dataloader.dataset.data_prefix.seg_map_path=DIR
+# (default: work_dirs/demo_synthetic/pseudo_labels/crf_a1).
 _base_ = [
-    'mmseg::_base_/models/deeplabv3plus_r50-d8.py', '../_base_/datasets/synthetic_voc.py',
+    'mmseg::_base_/models/deeplabv3plus_r50-d8.py', '../_base_/datasets/synthetic_voc_pseudo.py',
     '../_base_/default_runtime.py', '../_base_/schedules/schedule_demo_cpu.py'
 ]
-pseudo_label_dir = 'work_dirs/demo_synthetic/pseudo_labels/crf_a1'
 norm_cfg = dict(type='BN', requires_grad=True)
 model = dict(
     pretrained=None,
@@ -19,18 +18,6 @@ model = dict(
         in_channels=128, channels=64, c1_in_channels=16, c1_channels=16, num_classes=6,
         norm_cfg=norm_cfg),
     auxiliary_head=dict(in_channels=64, channels=32, num_classes=6, norm_cfg=norm_cfg))
-train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations'),
-    dict(type='RandomResize', scale=(128, 128), ratio_range=(0.8, 1.2), keep_ratio=True),
-    dict(type='RandomCrop', crop_size=(112, 112)),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PackSegInputs'),
-]
-train_dataloader = dict(
-    dataset=dict(
-        data_prefix=dict(img_path='JPEGImages', seg_map_path=pseudo_label_dir),
-        pipeline=train_pipeline))
 # the segmentor is scored on the held-out `val` images with their real masks
 val_dataloader = dict(dataset=dict(ann_file='ImageSets/Segmentation/val.txt'))
 test_dataloader = val_dataloader
