@@ -21,7 +21,7 @@ from mmengine.runner import load_checkpoint
 from mmseg.registry import DATASETS, MODELS
 
 import mmseg_hfpl  # noqa: F401
-from mmseg_hfpl.engine import init_cpu_process_group
+from mmseg_hfpl.engine import destroy_process_group, init_cpu_process_group
 from mmseg_hfpl.pseudo_labels import PseudoLabelGenerator, dataset_items
 
 
@@ -88,7 +88,9 @@ def main():
     load_checkpoint(model, args.checkpoint, map_location='cpu')
     model.to(args.device).eval()
     metrics = generator.run(items, curve=args.curve)
-    if get_dist_info()[0] != 0:
+    rank = get_dist_info()[0]
+    destroy_process_group()
+    if rank != 0:
         return
     for variant, res in metrics.items():
         if variant != 'curve_best':

@@ -11,6 +11,7 @@ from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
 import mmseg_hfpl  # noqa: F401
+from mmseg_hfpl.engine import destroy_process_group
 from train import prepare_distributed
 
 
@@ -55,6 +56,7 @@ def main():
     cfg.load_from = args.checkpoint
     runner = Runner.from_cfg(cfg)
     runner.test()
+    destroy_process_group()
 
 
 if __name__ == '__main__':

@@ -11,7 +11,7 @@ from mmengine.runner import Runner
 from mmseg.registry import RUNNERS
 
 import mmseg_hfpl  # noqa: F401  registers the plugin and the torch>=2.6 checkpoint loader
-from mmseg_hfpl.engine import init_cpu_process_group
+from mmseg_hfpl.engine import destroy_process_group, init_cpu_process_group
 
 
 def parse_args():
@@ -81,6 +81,7 @@ def main():
 
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
     runner.train()
+    destroy_process_group()
 
 
 if __name__ == '__main__':

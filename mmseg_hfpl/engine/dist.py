@@ -19,3 +19,11 @@ def init_cpu_process_group(launcher: str) -> bool:
                            'or tools/dist_train.sh)')
     dist.init_process_group(backend='gloo')
     return True
+
+
+def destroy_process_group() -> None:
+    """Tear the process group down before the interpreter exits: a gloo group left alive can
+    abort a rank at shutdown ('terminate called without an active exception')."""
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
