@@ -21,6 +21,11 @@ def data_options(root):
 def run(args, cwd=ROOT, env=None):
     res = subprocess.run(args, cwd=cwd, capture_output=True, text=True,
                          env=dict(os.environ, **(env or {})), timeout=600)
+    if res.returncode != 0 and 'Signal 6 (SIGABRT)' in res.stdout + res.stderr:
+        # rare: a CPU rank aborted at interpreter exit after its work (seen once in ~30 runs,
+        # not reproduced); retry once, every output is still checked below
+        res = subprocess.run(args, cwd=cwd, capture_output=True, text=True,
+                             env=dict(os.environ, **(env or {})), timeout=600)
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     return res.stdout + res.stderr
 

@@ -85,13 +85,21 @@ def test_hook_under_two_cpu_processes_writes_each_image_once(synthetic_root, tmp
     config = tmp_path / 'with_hook.py'
     config.write_text(f'_base_ = {CONFIG!r}\n'
                       "custom_hooks = [dict(type='PseudoLabelHook', scales=(1.0, ), flip=False)]\n")
-    res = subprocess.run(['bash', 'tools/dist_train.sh', str(config), '2', '--work-dir',
-                          str(tmp_path), '--cfg-options', *opts(synthetic_root)], cwd=ROOT,
-                         capture_output=True, text=True, timeout=600,
-                         env=dict(os.environ, PORT=port, PYTHON=sys.executable,
-                                  OMP_NUM_THREADS='1'))
+    env = dict(os.environ, PORT=port, PYTHON=sys.executable, OMP_NUM_THREADS='1')
+
+    def train(work_dir):
+        return subprocess.run(['bash', 'tools/dist_train.sh', str(config), '2', '--work-dir',
+                               str(work_dir), '--cfg-options', *opts(synthetic_root)], cwd=ROOT,
+                              capture_output=True, text=True, timeout=600, env=env)
+
+    work_dir = tmp_path / 'run'
+    res = train(work_dir)
+    if res.returncode != 0 and 'Signal 6 (SIGABRT)' in res.stdout + res.stderr:
+        # rare abort of a CPU rank at interpreter exit (see tests/test_engine/test_tools.py)
+        work_dir = tmp_path / 'retry'
+        res = train(work_dir)
     log = res.stdout + res.stderr
     assert res.returncode == 0, log[-3000:]
     assert 'pseudo-labels: wrote 8 + 8 = 16 images on 2 rank(s), each once' in log
-    assert len(os.listdir(tmp_path / 'pseudo_labels' / 'cam')) == 16
+    assert len(os.listdir(work_dir / 'pseudo_labels' / 'cam')) == 16
     assert re.search(r'pseudo-labels cam: J [0-9.]+  F [0-9.]+  J&F [0-9.]+', log)
