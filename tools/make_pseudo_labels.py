@@ -6,7 +6,8 @@
 
 Writes ``DIR/cams/*.npz``, ``DIR/cam/*.png`` (+ ``DIR/crf_a<alpha>/``, ``DIR/crf_label/``),
 ``DIR/metrics.json`` and, with ``--curve``, ``DIR/curve.csv`` + ``DIR/curve.png``. A rerun skips
-finished images; pointing ``--out`` at the ground truth is refused. With ``--launcher pytorch``
+finished images; pointing ``--out`` at the ground truth is refused. Options not given on the
+command line come from the config's ``pseudo_label_cfg`` (e.g. SEAM's CRF alphas) if it has one. With ``--launcher pytorch``
 (tools/dist_*.sh style) the images are split across processes.
 """
 import argparse
@@ -32,14 +33,17 @@ def parse_args():
     parser.add_argument('--out', help='output directory (default: <work_dir>/pseudo_labels)')
     parser.add_argument('--split', default='train', choices=['train', 'val', 'test'],
                         help='which dataloader\'s dataset of the config to label')
-    parser.add_argument('--scales', type=float, nargs='+', default=[0.5, 1.0, 1.5, 2.0])
-    parser.add_argument('--no-flip', action='store_true')
+    # unset options fall back to the config's pseudo_label_cfg, then to the defaults below
+    parser.add_argument('--scales', type=float, nargs='+',
+                        help='inference scales (default 0.5 1.0 1.5 2.0)')
+    parser.add_argument('--no-flip', action='store_true', default=None)
     parser.add_argument('--bg-threshold', type=float,
                         help='background score of the cam labels (default: the model test_cfg)')
-    parser.add_argument('--crf', type=float, nargs='*', default=[], metavar='ALPHA',
+    parser.add_argument('--crf', type=float, nargs='*', metavar='ALPHA',
                         help='SEAM/PSA-style CRF on (1 - max)^alpha for each alpha')
-    parser.add_argument('--label-crf', action='store_true', help='IRN/SIPE-style label CRF')
-    parser.add_argument('--affinity-labels', action='store_true',
+    parser.add_argument('--label-crf', action='store_true', default=None,
+                        help='IRN/SIPE-style label CRF')
+    parser.add_argument('--affinity-labels', action='store_true', default=None,
                         help='also write AffinityNet training labels (aff_label/) from the lowest '
                         'and highest --crf alpha')
     parser.add_argument('--ir-labels', type=float, nargs=2, metavar=('FG', 'BG'),
@@ -59,11 +63,38 @@ def parse_args():
     return args
 
 
+PSEUDO_LABEL_KEYS = dict(scales='scales', flip=None, bg_threshold='bg_threshold',
+                         crf_alphas='crf', label_crf='label_crf',
+                         affinity_labels='affinity_labels', ir_labels='ir_labels')
+DEFAULTS = dict(scales=[0.5, 1.0, 1.5, 2.0], no_flip=False, crf=[], label_crf=False,
+                affinity_labels=False)
+
+
+def apply_config_defaults(args, cfg) -> None:
+    """Fill the options not given on the command line from ``cfg.pseudo_label_cfg`` (the
+    method's own settings, e.g. SEAM's CRF alphas), then from ``DEFAULTS``."""
+    plcfg = dict(cfg.get('pseudo_label_cfg') or {})
+    unknown = set(plcfg) - set(PSEUDO_LABEL_KEYS)
+    if unknown:
+        raise KeyError(f'{args.config}: unknown pseudo_label_cfg keys {sorted(unknown)}; '
+                       f'known: {sorted(PSEUDO_LABEL_KEYS)}')
+    if args.no_flip is None and 'flip' in plcfg:
+        args.no_flip = not plcfg['flip']
+    for key, dest in PSEUDO_LABEL_KEYS.items():
+        if dest is not None and getattr(args, dest) is None and key in plcfg:
+            value = plcfg[key]
+            setattr(args, dest, list(value) if isinstance(value, (list, tuple)) else value)
+    for dest, value in DEFAULTS.items():
+        if getattr(args, dest) is None:
+            setattr(args, dest, value)
+
+
 def main():
     args = parse_args()
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
+    apply_config_defaults(args, cfg)
     if args.launcher != 'none' and not init_cpu_process_group(args.launcher):
         init_dist(args.launcher)
     init_default_scope(cfg.get('default_scope', 'mmseg'))

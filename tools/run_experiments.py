@@ -145,7 +145,8 @@ def main():
                                osp.splitext(osp.basename(args.study))[0])
     os.makedirs(out, exist_ok=True)
     threads = max(1, (os.cpu_count() or 1) // args.workers)
-    jobs = [(exp, seed) for exp in experiments for seed in seeds]
+    # seed-major order: a partly finished study already has every experiment at the first seed
+    jobs = [(exp, seed) for seed in seeds for exp in experiments]
     with ThreadPoolExecutor(max_workers=args.workers) as pool:
         results = list(pool.map(lambda j: run_one(j[0], j[1], out, threads), jobs))
     runs = {(exp['name'], seed): res for (exp, seed), res in zip(jobs, results)}

@@ -17,13 +17,15 @@ def gate_scores(cls_score: Tensor,
                 gating: str = 'max_norm',
                 with_background: bool = True,
                 mask_absent: bool = True,
-                bg_score: Optional[Tensor] = None) -> Tensor:
+                bg_score: Optional[Tensor] = None,
+                subtract_min: bool = False) -> Tensor:
     """The input of ``g`` (eq. 11) for the feature similarity loss.
 
     ``'max_norm'``: ``r`` (eq. 4); ``'sigmoid'``: ``b`` (eq. 14); ``'score'``: raw ``s``;
     ``'softmax'``: ``a`` (eq. 5, background channel from the softmax itself). Classes absent from
     the image are zeroed when ``mask_absent`` (Sec. 4.3). With ``with_background`` a background
     channel ``1 - max_c`` over the masked class channels is prepended (``r`` and ``b`` only).
+    ``subtract_min`` selects the min-max form of ``r`` used by the official SEAM/hfpl code.
     """
     mask = label.to(cls_score.dtype)[..., None, None] if mask_absent else None
     if gating == 'softmax':
@@ -32,7 +34,7 @@ def gate_scores(cls_score: Tensor,
             prob = torch.cat([prob[:, :1], prob[:, 1:] * mask], dim=1)
         return prob
     if gating == 'max_norm':
-        gated = max_norm(cls_score)
+        gated = max_norm(cls_score, subtract_min=subtract_min)  # eq. 4
     elif gating == 'sigmoid':
         gated = torch.sigmoid(cls_score)
     elif gating == 'score':
@@ -65,6 +67,8 @@ class FeatureSimilarityLoss(nn.Module):
             Only for ``'max_norm'`` and ``'sigmoid'``. Default: True.
         mask_absent (bool): zero the classes absent from the image (Sec. 4.3). Default: True.
         learnable (bool): learn ``mu`` and ``sigma`` (the ICASSP original). Default: False.
+        subtract_min (bool): min-max normalisation for ``'max_norm'`` (the official SEAM/hfpl
+            ``max_norm``); default False (eq. 4 as written).
         upsample_factor (int): integer factor by which the class scores are bilinearly
             up-sampled before the loss (SIPE x2, MCTformer x4 in the paper). Default: 1.
         loss_weight (float): weight of the loss. Default: 1.0.
@@ -78,6 +82,7 @@ class FeatureSimilarityLoss(nn.Module):
                  with_background: bool = True,
                  mask_absent: bool = True,
                  learnable: bool = False,
+                 subtract_min: bool = False,
                  upsample_factor: int = 1,
                  loss_weight: float = 1.0,
                  loss_name: str = 'loss_fsl') -> None:
@@ -95,6 +100,7 @@ class FeatureSimilarityLoss(nn.Module):
         self.gating = gating
         self.with_background = with_background
         self.mask_absent = mask_absent
+        self.subtract_min = subtract_min
         self.upsample_factor = int(upsample_factor)
         self.loss_weight = loss_weight
         self._loss_name = loss_name
@@ -135,7 +141,7 @@ class FeatureSimilarityLoss(nn.Module):
                     bg_score = F.interpolate(bg_score, size=size, mode='bilinear',
                                              align_corners=False)
             gated = gate_scores(score, label, self.gating, self.with_background,
-                                self.mask_absent, bg_score)
+                                self.mask_absent, bg_score, self.subtract_min)
             # the image at the CAM size, as the official code (bilinear, align_corners=True)
             small = F.interpolate(image.float(), size=score.shape[2:], mode='bilinear',
                                   align_corners=True).clamp(0., 1.)

@@ -1,6 +1,7 @@
 from .affinity import AffinityNet, InterPixelRelationNet
-from .backbones import EfficientNetLite0
-from .heads import CAMHead
-from .segmentors import CAMSegmentor
+from .backbones import EfficientNetLite0, ResNet38d
+from .heads import CAMHead, SEAMHead
+from .segmentors import CAMSegmentor, SEAMSegmentor
 
-__all__ = ['AffinityNet', 'InterPixelRelationNet', 'EfficientNetLite0', 'CAMHead', 'CAMSegmentor']
+__all__ = ['AffinityNet', 'InterPixelRelationNet', 'EfficientNetLite0', 'ResNet38d', 'CAMHead',
+           'SEAMHead', 'CAMSegmentor', 'SEAMSegmentor']

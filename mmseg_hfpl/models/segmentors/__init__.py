@@ -1,3 +1,4 @@
 from .cam_segmentor import CAMSegmentor
+from .seam import SEAMSegmentor
 
-__all__ = ['CAMSegmentor']
+__all__ = ['CAMSegmentor', 'SEAMSegmentor']

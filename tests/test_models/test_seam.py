@@ -1,0 +1,120 @@
+"""SEAMSegmentor / SEAMHead: how the losses are combined, and inference through the PCM."""
+import pytest
+import torch
+import torch.nn.functional as F
+from mmseg.registry import MODELS
+from mmseg.structures import SegDataSample
+
+from mmseg_hfpl.losses.functional import gap_bce_loss, importance_sampling_loss, max_norm
+
+
+def build(lam=0.2, fsl=True, num_classes=4):
+    head = dict(type='SEAMHead', in_channels=(64, 128, 512), channels=512, in_index=(0, 1, 2),
+                num_classes=num_classes, dropout_ratio=0.0, align_corners=True,
+                loss_isl=dict(type='ImportanceSamplingLoss', loss_weight=lam) if lam else None,
+                loss_fsl=dict(type='FeatureSimilarityLoss', subtract_min=True) if fsl else None)
+    model = MODELS.build(dict(
+        type='SEAMSegmentor',
+        data_preprocessor=dict(type='SegDataPreProcessor', mean=[120.] * 3, std=[60.] * 3,
+                               bgr_to_rgb=True, size=(48, 48)),
+        backbone=dict(type='ResNet38d', base_channels=8, frozen_stages=-1,
+                      norm_cfg=dict(type='BN', requires_grad=True), norm_eval=False),
+        decode_head=head, test_cfg=dict(bg_threshold=0.3)))
+    model.init_weights()
+    return model.eval()  # BN statistics fixed so that repeated passes agree
+
+
+def batch(model, labels):
+    gen = torch.Generator().manual_seed(0)
+    samples = []
+    for label in labels:
+        s = SegDataSample()
+        s.gt_img_label = torch.tensor(label, dtype=torch.float32)
+        s.set_metainfo(dict(img_shape=(48, 48), ori_shape=(48, 48), pad_shape=(48, 48)))
+        samples.append(s)
+    imgs = [torch.rand(3, 48, 48, generator=gen) * 255 for _ in labels]
+    data = model.data_preprocessor(dict(inputs=imgs, data_samples=samples), False)
+    return data['inputs'], data['data_samples']
+
+
+def test_loss_terms_follow_the_official_combination():
+    torch.manual_seed(0)
+    model = build(lam=0.2)
+    inputs, samples = batch(model, [[1, 0, 1], [0, 1, 0]])
+    label = torch.tensor([[1., 0, 1], [0, 1, 0]])
+    torch.manual_seed(3)
+    losses = model.loss(inputs, samples)
+    assert set(losses) == {f'decode.{k}' for k in ('loss_gap', 'loss_isl', 'loss_rvmin',
+                                                    'loss_er', 'loss_ecr', 'loss_fsl',
+                                                    'acc_cls')}
+    small = F.interpolate(inputs, scale_factor=0.3, mode='bilinear', align_corners=True)
+    with torch.no_grad():
+        out1, out2 = model._head_outputs(inputs), model._head_outputs(small)
+    up = (lambda x, s: F.interpolate(x, size=s, mode='bilinear', align_corners=True))  # noqa
+    cam1, cam2 = up(out1['logits'], (48, 48)), up(out2['logits'], small.shape[2:])
+    g1, g2 = gap_bce_loss(cam1[:, 1:], label), gap_bce_loss(cam2[:, 1:], label)
+    # eq. 16 on the full-scale branch, then the mean with the rescaled branch
+    torch.testing.assert_close(losses['decode.loss_gap'], (0.8 * g1 + g2) / 2)
+    torch.manual_seed(3)
+    isl = importance_sampling_loss(out1['logits'][:, 1:], label, 10, 'binomial')
+    torch.testing.assert_close(losses['decode.loss_isl'], 0.2 * isl / 2)
+    # ER between the min-max normalised foreground CAMs at the small size
+    full = torch.cat([torch.ones(2, 1), label], 1)[..., None, None]
+    n1 = up(max_norm(cam1, subtract_min=True), small.shape[2:]) * full
+    n2 = max_norm(cam2, subtract_min=True) * full
+    torch.testing.assert_close(losses['decode.loss_er'], (n1 - n2)[:, 1:].abs().mean())
+    assert losses['decode.loss_ecr'] > 0 and losses['decode.loss_rvmin'] >= 0
+
+
+def test_lambda_one_drops_the_full_scale_gap_and_gradients_reach_every_part():
+    torch.manual_seed(0)
+    model = build(lam=1.0)
+    inputs, samples = batch(model, [[0, 0, 1]])
+    label = torch.tensor([[0., 0, 1]])
+    small = F.interpolate(inputs, scale_factor=0.3, mode='bilinear', align_corners=True)
+    model.train()
+    for m in model.modules():  # deterministic forward: no dropout, frozen statistics
+        if isinstance(m, (torch.nn.Dropout2d, torch.nn.BatchNorm2d)):
+            m.eval()
+    losses = model.loss(inputs, samples)
+    with torch.no_grad():
+        cam2 = F.interpolate(model._head_outputs(small)['logits'], size=small.shape[2:],
+                             mode='bilinear', align_corners=True)
+    torch.testing.assert_close(losses['decode.loss_gap'], gap_bce_loss(cam2[:, 1:], label) / 2)
+    sum(v for k, v in losses.items() if 'loss' in k).backward()
+    head = model.decode_head
+    for p in (head.conv_seg.weight, head.f8_3.weight, head.f9.weight,
+              model.backbone.b3.conv_branch2a.weight):
+        assert p.grad is not None and p.grad.abs().sum() > 0
+
+
+def test_pcm_features_do_not_train_the_backbone():
+    model = build(lam=0.0, fsl=False)
+    inputs, _ = batch(model, [[1, 0, 0]])
+    out = model._head_outputs(inputs)
+    # the PCM's CAM input is detached and f8_3 / f8_4 read detached backbone features
+    out['cam_rv'].sum().backward()
+    assert model.backbone.b7.conv_branch2b2.weight.grad is None
+    assert model.decode_head.f9.weight.grad.abs().sum() > 0
+
+
+def test_inference_uses_the_refined_cam():
+    model = build(lam=0.2)
+    inputs, samples = batch(model, [[1, 0, 1]])
+    with torch.no_grad():
+        scores = model.cam_scores(inputs, None)
+        rv = model._head_outputs(inputs)['cam_rv'][:, 1:]
+    assert scores.shape == (1, 3, 48, 48)
+    torch.testing.assert_close(
+        scores, F.interpolate(rv, size=(48, 48), mode='bilinear', align_corners=True))
+    with torch.no_grad():
+        pred = model.predict(inputs, samples)[0]
+    assert pred.seg_logits.data.shape == (4, 48, 48)
+    assert (pred.seg_logits.data[2] == 0).all()  # class 2 is absent from the image
+    assert set(pred.pred_sem_seg.data.unique().tolist()) <= {0, 1, 3}
+
+
+def test_head_rejects_wrong_inputs():
+    with pytest.raises(ValueError, match='conv4, conv5, conv6'):
+        MODELS.build(dict(type='SEAMHead', in_channels=(64, 512), channels=512, in_index=(0, 1),
+                          num_classes=4))

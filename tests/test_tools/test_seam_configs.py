@@ -1,0 +1,110 @@
+"""The SEAM configs through the real tools: the full-size VOC configs run a training iteration
+on a tiny VOC-layout dataset, the CPU-sized twins go train -> pseudo-labels -> J / F."""
+import glob
+import json
+import os
+import os.path as osp
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+
+def run(args, timeout=900):
+    res = subprocess.run([sys.executable] + args, cwd=ROOT, capture_output=True, text=True,
+                         timeout=timeout)
+    assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-4000:]
+    return res.stdout + res.stderr
+
+
+@pytest.fixture(scope='module')
+def tiny_voc(tmp_path_factory):
+    """Two 80x60 images in the VOC 2012 + SBD layout with PSA's cls_labels.npy."""
+    root = tmp_path_factory.mktemp('VOC2012')
+    for d in ('JPEGImages', 'SegmentationClass', 'SegmentationClassAug', 'ImageSets/Segmentation'):
+        os.makedirs(root / d)
+    rng = np.random.default_rng(0)
+    labels = {}
+    for name, cls in (('2007_000001', 15), ('2008_000002', 7)):
+        img = rng.integers(0, 255, (60, 80, 3), dtype=np.uint8)
+        mask = np.zeros((60, 80), np.uint8)
+        mask[10:40, 20:60] = cls
+        cv2.imwrite(str(root / 'JPEGImages' / f'{name}.jpg'), img)
+        for d in ('SegmentationClass', 'SegmentationClassAug'):
+            cv2.imwrite(str(root / d / f'{name}.png'), mask)
+        vec = np.zeros(20, np.float32)
+        vec[cls - 1] = 1
+        labels[name] = vec
+    (root / 'ImageSets/Segmentation/train.txt').write_text('2007_000001\n')
+    (root / 'ImageSets/Segmentation/aug.txt').write_text('2008_000002\n')
+    np.save(root / 'cls_labels.npy', labels)
+    return str(root)
+
+
+def small_voc_options(root):
+    opts = [f'val_dataloader.dataset.data_root={root}', f'test_dataloader.dataset.data_root={root}',
+            'train_dataloader.batch_size=2', 'train_dataloader.num_workers=0',
+            'train_dataloader.persistent_workers=False', 'val_dataloader.num_workers=0',
+            'val_dataloader.persistent_workers=False', 'model.backbone.init_cfg=None',
+            'model.data_preprocessor.size=(64,64)', 'train_cfg.max_epochs=1',
+            'default_hooks.checkpoint=None', 'default_hooks.logger.interval=1']
+    for i in (0, 1):
+        d = f'train_dataloader.dataset.datasets.{i}'
+        opts += [f'{d}.data_root={root}', f'{d}.pipeline.1.min_size=64',
+                 f'{d}.pipeline.1.max_size=80', f'{d}.pipeline.4.crop_size=(64,64)']
+    return opts
+
+
+@pytest.mark.parametrize('config,extra', [
+    ('configs/seam/seam_r38_voc.py', ()),
+    ('configs/hfpl/seam_voc.py', ('decode.loss_isl', 'decode.loss_fsl')),
+])
+def test_full_size_voc_config_trains_an_iteration(tiny_voc, tmp_path, config, extra):
+    run(['tools/train.py', config, '--work-dir', str(tmp_path), '--cfg-options',
+         *small_voc_options(tiny_voc)])
+    log = open(glob.glob(str(tmp_path / '*' / '*.log'))[0]).read()
+    line = [ln for ln in log.splitlines() if 'Epoch(train)' in ln and 'loss:' in ln][-1]
+    for name in ('decode.loss_gap', 'decode.loss_rvmin', 'decode.loss_er', 'decode.loss_ecr',
+                 *extra):
+        assert f'{name}: ' in line, line
+    if not extra:
+        assert 'loss_isl' not in line and 'loss_fsl' not in line
+    # the full ResNet-38 (4096-channel conv6) and SEAM's 21-channel fc8 were built
+    assert 'decode_head.conv_seg.weight - torch.Size([21, 4096, 1, 1])' in log
+
+
+@pytest.mark.parametrize('config,alphas', [
+    ('configs/seam/seam_r38tiny_synthetic.py', (4, 24)),
+    ('configs/hfpl/seam_synthetic.py', (1, 24)),
+])
+def test_cpu_twin_trains_and_scores_pseudo_labels(synthetic_root, tmp_path, config, alphas):
+    opts = [f'{k}.dataset.data_root={synthetic_root}'
+            for k in ('train_dataloader', 'val_dataloader', 'test_dataloader')]
+    opts += ['model.backbone.base_channels=8', 'model.decode_head.in_channels=(64,128,512)',
+             'model.decode_head.channels=512', 'model.data_preprocessor.size=(64,64)',
+             'train_dataloader.dataset.pipeline.1.scale=(64,64)',
+             'train_dataloader.dataset.pipeline.2.crop_size=(64,64)',
+             'train_dataloader.batch_size=4']
+    for k in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        opts += [f'{k}.num_workers=0', f'{k}.persistent_workers=False']
+    train_opts = opts + ['train_cfg.max_iters=4', 'train_cfg.val_interval=4',
+                         'param_scheduler.0.end=4', 'default_hooks.checkpoint.interval=4',
+                         'default_hooks.logger.interval=1']
+    work = tmp_path / 'work'
+    log = run(['tools/train.py', config, '--work-dir', str(work), '--cfg-options', *train_opts])
+    assert 'J&F: ' in log  # validation scored the PCM-refined CAM labels
+    out = tmp_path / 'pl'
+    run(['tools/make_pseudo_labels.py', config, str(work / 'iter_4.pth'), '--out', str(out),
+         '--scales', '1.0', '--cfg-options', *opts])
+    metrics = json.load(open(out / 'metrics.json'))
+    # the CRF alphas and the AffinityNet labels come from the config's pseudo_label_cfg
+    assert {'cam', f'crf_a{alphas[0]:g}', f'crf_a{alphas[1]:g}'} <= set(metrics)
+    for res in metrics.values():
+        if isinstance(res, dict) and 'J' in res:
+            assert 0 <= res['J'] <= 100 and 0 <= res['F'] <= 100
+    assert len(os.listdir(out / 'aff_label')) == 16
+    assert len(os.listdir(out / f'crf_a{alphas[0]:g}')) == 16
