@@ -1,7 +1,7 @@
 # AffinityNet on VOC 2012 train_aug (PSA / SEAM settings: crop 448, batch 8, 8 epochs, SGD lr 0.1
 # poly, weight decay 5e-4, radius 5; labels: objects of the CRF at alpha 4 (hfpl + ISL: 1),
-# background of the CRF at alpha 24), here on a dilated ResNetV1c-50 (stride 8) until the
-# ResNet-38 backbone of SEAM lands. Labels:
+# background of the CRF at alpha 24), here on a dilated ResNetV1c-50 (stride 8); SEAM's own
+# ResNet-38 version is affinitynet_r38_voc12aug.py. Labels:
 #   tools/make_pseudo_labels.py CAM_CONFIG CKPT --out DIR --crf 4 24 --affinity-labels
 # Refinement: tools/refine_pseudo_labels.py THIS CKPT --cams DIR/cams --out DIR/aff
 #   --beta 8 --logt 6 --bg-alpha 6

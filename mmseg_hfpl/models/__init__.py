@@ -1,7 +1,7 @@
 from .affinity import AffinityNet, InterPixelRelationNet
 from .backbones import EfficientNetLite0, ResNet38d
-from .heads import CAMHead, SEAMHead
+from .heads import CAMHead, LargeFOVHead, SEAMHead
 from .segmentors import CAMSegmentor, SEAMSegmentor
 
 __all__ = ['AffinityNet', 'InterPixelRelationNet', 'EfficientNetLite0', 'ResNet38d', 'CAMHead',
-           'SEAMHead', 'CAMSegmentor', 'SEAMSegmentor']
+           'LargeFOVHead', 'SEAMHead', 'CAMSegmentor', 'SEAMSegmentor']

@@ -118,3 +118,13 @@ def test_head_rejects_wrong_inputs():
     with pytest.raises(ValueError, match='conv4, conv5, conv6'):
         MODELS.build(dict(type='SEAMHead', in_channels=(64, 512), channels=512, in_index=(0, 1),
                           num_classes=4))
+
+
+def test_largefov_head_is_deeplab_v1():
+    head = MODELS.build(dict(type='LargeFOVHead', in_channels=32, channels=16, in_index=0,
+                             num_classes=5, norm_cfg=dict(type='BN')))
+    conv3, conv1 = head.fov[0].conv, head.fov[1].conv
+    assert conv3.kernel_size == (3, 3) and conv3.dilation == (12, 12) and conv3.padding == (12, 12)
+    assert conv1.kernel_size == (1, 1) and head.dropout.p == 0.5
+    out = head.eval()([torch.randn(2, 32, 9, 7)])
+    assert out.shape == (2, 5, 9, 7)

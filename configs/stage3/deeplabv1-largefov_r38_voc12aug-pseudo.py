@@ -1,0 +1,84 @@
+# Stage 3 of SEAM / hfpl: DeepLab-v1 LargeFOV on ResNet-38 trained on the random-walk
+# pseudo-labels of VOC train_aug (crop 448, scale 0.5-1.5, flip, batch 10, lr 1e-3 with x10 for
+# the head, poly, 20k iterations), evaluated on VOC val with J, F, J&F. Multi-scale (0.5-1.75)
+# + flip testing: tools/test.py THIS CKPT --tta. (The official dense-CRF post-processing of the
+# final predictions is not part of this config.)
+_base_ = [
+    'mmseg::_base_/datasets/pascal_voc12_aug.py', '../_base_/default_runtime.py',
+    'mmseg::_base_/schedules/schedule_20k.py'
+]
+pseudo_label_dir = 'work_dirs/pseudo_labels/voc12aug/aff'
+data_root = 'data/VOCdevkit/VOC2012'
+crop_size = (448, 448)
+model = dict(
+    type='EncoderDecoder',
+    data_preprocessor=dict(
+        type='SegDataPreProcessor',
+        mean=[123.675, 116.28, 103.53],
+        std=[58.395, 57.12, 57.375],
+        bgr_to_rgb=True,
+        pad_val=0,
+        seg_pad_val=255,
+        size=crop_size),
+    backbone=dict(
+        type='ResNet38d',
+        out_indices=(3, ),
+        frozen_stages=-1,
+        norm_cfg=dict(type='SyncBN', requires_grad=True),
+        norm_eval=False,
+        init_cfg=dict(type='Pretrained', checkpoint='pretrain/resnet38d_ilsvrc.pth')),
+    decode_head=dict(
+        type='LargeFOVHead',
+        in_channels=4096,
+        channels=512,
+        in_index=0,
+        dilation=12,
+        num_classes=21,
+        dropout_ratio=0.5,
+        norm_cfg=dict(type='SyncBN', requires_grad=True),
+        align_corners=True,
+        loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0)),
+    train_cfg=dict(),
+    test_cfg=dict(mode='whole'))
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations'),
+    dict(type='RandomResize', scale=(512, 512), ratio_range=(0.5, 1.5), keep_ratio=True),
+    dict(type='RandomCrop', crop_size=crop_size, cat_max_ratio=0.75),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PackSegInputs'),
+]
+_train = dict(
+    type='WSSSVOCDataset',
+    data_root=data_root,
+    data_prefix=dict(img_path='JPEGImages', seg_map_path=pseudo_label_dir),
+    cls_label_file='cls_labels.npy',
+    pipeline=train_pipeline)
+train_dataloader = dict(
+    batch_size=10,
+    dataset=dict(
+        _delete_=True,
+        type='ConcatDataset',
+        datasets=[
+            dict(**_train, ann_file='ImageSets/Segmentation/train.txt'),
+            dict(**_train, ann_file='ImageSets/Segmentation/aug.txt'),
+        ]))
+img_ratios = [0.5, 0.75, 1.0, 1.25, 1.5, 1.75]
+tta_model = dict(type='SegTTAModel')
+tta_pipeline = [
+    dict(type='LoadImageFromFile', backend_args=None),
+    dict(type='TestTimeAug', transforms=[
+        [dict(type='Resize', scale_factor=r, keep_ratio=True) for r in img_ratios],
+        [dict(type='RandomFlip', prob=0., direction='horizontal'),
+         dict(type='RandomFlip', prob=1., direction='horizontal')],
+        [dict(type='LoadAnnotations')], [dict(type='PackSegInputs')]
+    ])
+]
+optim_wrapper = dict(
+    type='OptimWrapper',
+    optimizer=dict(type='SGD', lr=1e-3, momentum=0.9, weight_decay=5e-4),
+    paramwise_cfg=dict(custom_keys={'decode_head': dict(lr_mult=10.0)}))
+param_scheduler = [dict(type='PolyLR', eta_min=0, power=0.9, begin=0, end=20000,
+                        by_epoch=False)]
+val_evaluator = [dict(type='IoUMetric', iou_metrics=['mIoU']), dict(type='BoundaryFMetric')]
+test_evaluator = val_evaluator
