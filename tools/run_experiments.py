@@ -8,7 +8,8 @@ group=..., x=...)``) and ``seeds``. Every run trains with ``tools/train.py`` and
 ``randomness.seed=<seed>`` into ``<out>/<name>/seed<seed>/``; its final evaluation is saved as
 ``metrics.json`` there, and a rerun skips finished runs, so the table can be rebuilt or extended
 at any time. Outputs: ``<out>/results.md``, ``<out>/results.csv`` (mean +- sample std over seeds,
-and every run) and, for experiments with a numeric ``x`` and a ``group``, ``<out>/<group>.png``.
+and every run) and, for experiments with a numeric ``x`` and a ``group``, ``<out>/<group>.png``; the others are drawn
+as bars in ``<out>/summary.png``.
 """
 import argparse
 import csv
@@ -98,16 +99,35 @@ def write_tables(rows, seeds, out: str, command: str) -> str:
 
 
 def write_plots(rows, out: str) -> list:
-    groups = {}
-    for r in rows:
-        if 'x' in r['exp'] and 'group' in r['exp']:
-            groups.setdefault(r['exp']['group'], []).append(r)
-    if not groups:
-        return []
+    """``summary.png`` (J, F, J&F mean +- std of the experiments without ``x``, as bars) and
+    one line plot of J&F per sweep ``group``."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
     files = []
+    groups, plain = {}, []
+    for r in rows:
+        if 'x' in r['exp'] and 'group' in r['exp']:
+            groups.setdefault(r['exp']['group'], []).append(r)
+        else:
+            plain.append(r)
+    if plain:
+        fig, ax = plt.subplots(figsize=(1.6 + 1.4 * len(plain), 4))
+        width = 0.8 / len(METRICS)
+        for k, metric in enumerate(METRICS):
+            xs = [i + (k - 1) * width for i in range(len(plain))]
+            ax.bar(xs, [r['mean'][k] for r in plain], width, yerr=[r['std'][k] for r in plain],
+                   capsize=3, label=metric)
+        ax.set_xticks(range(len(plain)))
+        ax.set_xticklabels([r['exp']['name'] for r in plain], rotation=20, ha='right')
+        ax.set_ylabel('% (mean +- std over seeds)')
+        ax.grid(axis='y', alpha=0.3)
+        ax.legend()
+        fig.tight_layout()
+        path = osp.join(out, 'summary.png')
+        fig.savefig(path, dpi=120)
+        plt.close(fig)
+        files.append(path)
     for group, members in groups.items():
         fig, ax = plt.subplots(figsize=(6, 4))
         for series in sorted({m['exp'].get('series', '') for m in members}):

@@ -49,3 +49,23 @@ def test_runner_tables_plots_resume_and_determinism(synthetic_root, tmp_path):
         b = next(r for r in rows2 if r['experiment'] == exp and r['seed'] == '0')
         assert (a['J'], a['F'], a['J&F']) == (b['J'], b['F'], b['J&F'])
     assert '[done]' in first
+
+
+def test_plots_bars_for_plain_experiments_and_lines_for_sweeps(tmp_path):
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        'run_experiments', os.path.join(ROOT, 'tools', 'run_experiments.py'))
+    runner = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(runner)
+    rows = [dict(exp=dict(name='baseline'), mean=[50., 40., 45.], std=[1., 2., 1.5]),
+            dict(exp=dict(name='+FSL'), mean=[55., 42., 48.5], std=[.5, .5, .5]),
+            dict(exp=dict(name='l0', group='J&F vs lambda', x=0.0), mean=[1., 2., 3.],
+                 std=[0., 0., 0.]),
+            dict(exp=dict(name='l1', group='J&F vs lambda', x=1.0), mean=[2., 3., 4.],
+                 std=[0., 0., 0.])]
+    files = runner.write_plots(rows, str(tmp_path))
+    assert [os.path.basename(f) for f in files] == ['summary.png', 'J_F_vs_lambda.png']
+    assert all(os.path.getsize(f) > 1000 for f in files)
+    os.makedirs(tmp_path / 'sweep_only')
+    assert runner.write_plots(rows[2:], str(tmp_path / 'sweep_only')) == [
+        str(tmp_path / 'sweep_only' / 'J_F_vs_lambda.png')]
