@@ -121,6 +121,10 @@ class SEAMHead(BaseDecodeHead):
             raise ValueError('SEAMHead.predict needs the network input (image=...) for the PCM')
         return self.forward(inputs, image)['cam_rv'][:, 1:]
 
+    def loss(self, inputs, batch_data_samples, train_cfg):
+        raise NotImplementedError('SEAMHead is trained through SEAMSegmentor.loss, which runs '
+                                  'both branches and calls loss_by_feat(out1, out2, ...)')
+
     def loss_by_feat(self, out1: Dict[str, Tensor], out2: Dict[str, Tensor],
                      batch_data_samples: SampleList, size1, size2,
                      rgb1: Optional[Tensor] = None) -> Dict[str, Tensor]:
