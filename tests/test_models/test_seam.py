@@ -63,7 +63,30 @@ def test_loss_terms_follow_the_official_combination():
     n1 = up(max_norm(cam1, subtract_min=True), small.shape[2:]) * full
     n2 = max_norm(cam2, subtract_min=True) * full
     torch.testing.assert_close(losses['decode.loss_er'], (n1 - n2)[:, 1:].abs().mean())
-    assert losses['decode.loss_ecr'] > 0 and losses['decode.loss_rvmin'] >= 0
+    # ECR and min-pooling written as the official training step (in-place edits included)
+    rv1, rv2 = up(out1['cam_rv'], (48, 48)), up(out2['cam_rv'], small.shape[2:])
+
+    def amp(x):
+        k = x.shape[2] * x.shape[3] // 4
+        return F.relu(x.max(dim=1)[0].view(x.shape[0], -1).topk(k, largest=False)[0]).sum() / (
+            k * x.shape[0])
+
+    def onehot(x):
+        x_max = x[:, 1:].max(dim=1, keepdim=True)[0]
+        x[:, 1:][x[:, 1:] != x_max] = 0
+        return x
+
+    r1 = up(max_norm(rv1, subtract_min=True), small.shape[2:]) * full
+    r2 = max_norm(rv2, subtract_min=True) * full
+    c1, c2 = n1.clone(), n2.clone()
+    c1[:, 0] = 1 - c1[:, 1:].max(dim=1)[0]
+    c2[:, 0] = 1 - c2[:, 1:].max(dim=1)[0]
+    k = int(4 * small.shape[2] * small.shape[3] * 0.2)
+    ecr = (torch.abs(onehot(c2.clone()) - r1).view(2, -1).topk(k)[0].mean() +
+           torch.abs(onehot(c1.clone()) - r2).view(2, -1).topk(k)[0].mean())
+    torch.testing.assert_close(losses['decode.loss_ecr'], ecr)
+    torch.testing.assert_close(losses['decode.loss_rvmin'],
+                               (amp((rv1 * full)[:, 1:]) + amp((rv2 * full)[:, 1:])) / 2)
 
 
 def test_lambda_one_drops_the_full_scale_gap_and_gradients_reach_every_part():
