@@ -7,8 +7,8 @@
 Writes ``DIR/cams/*.npz``, ``DIR/cam/*.png`` (+ ``DIR/crf_a<alpha>/``, ``DIR/crf_label/``),
 ``DIR/metrics.json`` and, with ``--curve``, ``DIR/curve.csv`` + ``DIR/curve.png``. A rerun skips
 finished images; pointing ``--out`` at the ground truth is refused. Options not given on the
-command line come from the config's ``pseudo_label_cfg`` (e.g. SEAM's CRF alphas) if it has one. With ``--launcher pytorch``
-(tools/dist_*.sh style) the images are split across processes.
+command line come from the config's ``pseudo_label_cfg`` (e.g. SEAM's CRF alphas) if it has
+one. With ``--launcher pytorch`` (tools/dist_*.sh style) the images are split across processes.
 """
 import argparse
 import os
@@ -63,7 +63,8 @@ def parse_args():
     return args
 
 
-PSEUDO_LABEL_KEYS = dict(scales='scales', flip=None, bg_threshold='bg_threshold',
+# pseudo_label_cfg key -> command-line option (``flip`` is stored negated as ``no_flip``)
+PSEUDO_LABEL_KEYS = dict(scales='scales', flip='no_flip', bg_threshold='bg_threshold',
                          crf_alphas='crf', label_crf='label_crf',
                          affinity_labels='affinity_labels', ir_labels='ir_labels')
 DEFAULTS = dict(scales=[0.5, 1.0, 1.5, 2.0], no_flip=False, crf=[], label_crf=False,
@@ -78,11 +79,10 @@ def apply_config_defaults(args, cfg) -> None:
     if unknown:
         raise KeyError(f'{args.config}: unknown pseudo_label_cfg keys {sorted(unknown)}; '
                        f'known: {sorted(PSEUDO_LABEL_KEYS)}')
-    if args.no_flip is None and 'flip' in plcfg:
-        args.no_flip = not plcfg['flip']
-    for key, dest in PSEUDO_LABEL_KEYS.items():
-        if dest is not None and getattr(args, dest) is None and key in plcfg:
-            value = plcfg[key]
+    for key, value in plcfg.items():
+        dest = PSEUDO_LABEL_KEYS[key]
+        if getattr(args, dest) is None:
+            value = not value if key == 'flip' else value
             setattr(args, dest, list(value) if isinstance(value, (list, tuple)) else value)
     for dest, value in DEFAULTS.items():
         if getattr(args, dest) is None:

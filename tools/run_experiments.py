@@ -8,8 +8,8 @@ group=..., x=...)``) and ``seeds``. Every run trains with ``tools/train.py`` and
 ``randomness.seed=<seed>`` into ``<out>/<name>/seed<seed>/``; its final evaluation is saved as
 ``metrics.json`` there, and a rerun skips finished runs, so the table can be rebuilt or extended
 at any time. Outputs: ``<out>/results.md``, ``<out>/results.csv`` (mean +- sample std over seeds,
-and every run) and, for experiments with a numeric ``x`` and a ``group``, ``<out>/<group>.png``; the others are drawn
-as bars in ``<out>/summary.png``.
+and every run), for experiments with a numeric ``x`` and a ``group`` a line plot
+``<out>/<group>.png``, and bars of the others in ``<out>/summary.png``.
 """
 import argparse
 import csv

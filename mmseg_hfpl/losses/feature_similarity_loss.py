@@ -7,7 +7,7 @@ from mmseg.registry import MODELS
 from torch import Tensor
 
 from .functional import (check_score_and_label, max_norm, multinomial_posterior,
-                         pairwise_feature_similarity)
+                         pairwise_feature_similarity, with_background_channel)
 
 GATINGS = ('max_norm', 'sigmoid', 'score', 'softmax')
 
@@ -44,7 +44,7 @@ def gate_scores(cls_score: Tensor,
     if mask is not None:
         gated = gated * mask
     if with_background:
-        gated = torch.cat([1.0 - gated.max(dim=1, keepdim=True)[0], gated], dim=1)
+        gated = with_background_channel(gated)
     return gated
 
 

@@ -47,6 +47,12 @@ def max_norm(cls_score: Tensor, eps: float = EPS, subtract_min: bool = False) ->
     return cam / (max_v + eps)
 
 
+def with_background_channel(fg: Tensor) -> Tensor:
+    """Prepend the background channel ``1 - max_c`` of normalised class maps (B, C, h, w), as the
+    baselines derive a background from ``r`` (eq. 4)."""
+    return torch.cat([1.0 - fg.max(dim=1, keepdim=True)[0], fg], dim=1)
+
+
 def multinomial_posterior(cls_score: Tensor, bg_score: Optional[Tensor] = None) -> Tensor:
     """Softmax posterior ``a`` (eq. 5) over [background, classes]; returns (B, 1 + C, h, w).
 

@@ -8,6 +8,8 @@ import sys
 import pytest
 import torch
 
+from ..utils import retry_on_rank_abort
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 CONFIG = os.path.join(ROOT, 'tests', 'data', 'tiny_cam.py')
@@ -19,13 +21,9 @@ def data_options(root):
 
 
 def run(args, cwd=ROOT, env=None):
-    res = subprocess.run(args, cwd=cwd, capture_output=True, text=True,
-                         env=dict(os.environ, **(env or {})), timeout=600)
-    if res.returncode != 0 and 'Signal 6 (SIGABRT)' in res.stdout + res.stderr:
-        # rare: a CPU rank aborted at interpreter exit after its work (seen once in ~30 runs,
-        # not reproduced); retry once, every output is still checked below
-        res = subprocess.run(args, cwd=cwd, capture_output=True, text=True,
-                             env=dict(os.environ, **(env or {})), timeout=600)
+    res = retry_on_rank_abort(lambda attempt: subprocess.run(
+        args, cwd=cwd, capture_output=True, text=True, env=dict(os.environ, **(env or {})),
+        timeout=600))
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     return res.stdout + res.stderr
 

@@ -9,6 +9,8 @@ import sys
 import numpy as np
 from PIL import Image
 
+from ..utils import retry_on_rank_abort
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CONFIG = os.path.join(ROOT, 'tests', 'data', 'tiny_cam.py')
 
@@ -87,17 +89,16 @@ def test_hook_under_two_cpu_processes_writes_each_image_once(synthetic_root, tmp
                       "custom_hooks = [dict(type='PseudoLabelHook', scales=(1.0, ), flip=False)]\n")
     env = dict(os.environ, PORT=port, PYTHON=sys.executable, OMP_NUM_THREADS='1')
 
-    def train(work_dir):
-        return subprocess.run(['bash', 'tools/dist_train.sh', str(config), '2', '--work-dir',
-                               str(work_dir), '--cfg-options', *opts(synthetic_root)], cwd=ROOT,
-                              capture_output=True, text=True, timeout=600, env=env)
+    work_dirs = [tmp_path / 'run', tmp_path / 'retry']
 
-    work_dir = tmp_path / 'run'
-    res = train(work_dir)
-    if res.returncode != 0 and 'Signal 6 (SIGABRT)' in res.stdout + res.stderr:
-        # rare abort of a CPU rank at interpreter exit (see tests/test_engine/test_tools.py)
-        work_dir = tmp_path / 'retry'
-        res = train(work_dir)
+    def train(attempt):
+        return subprocess.run(['bash', 'tools/dist_train.sh', str(config), '2', '--work-dir',
+                               str(work_dirs[attempt]), '--cfg-options',
+                               *opts(synthetic_root)], cwd=ROOT, capture_output=True, text=True,
+                              timeout=600, env=env)
+
+    res = retry_on_rank_abort(train)
+    work_dir = work_dirs[1] if work_dirs[1].exists() else work_dirs[0]  # after a retry
     log = res.stdout + res.stderr
     assert res.returncode == 0, log[-3000:]
     assert 'pseudo-labels: wrote 8 + 8 = 16 images on 2 rank(s), each once' in log

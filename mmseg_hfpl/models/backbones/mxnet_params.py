@@ -95,7 +95,7 @@ def load_mxnet_params(path: str) -> Dict[str, np.ndarray]:
 
 
 _BN_FIELDS = {'gamma': 'weight', 'beta': 'bias', 'moving_mean': 'running_mean',
-              'moving_var': 'running_var', 'mean': 'running_mean', 'var': 'running_var'}
+              'moving_var': 'running_var'}
 _BLOCK = re.compile(r'^(res|bn)(\d)(a|b(\d+))_(branch\w+?)_(weight|gamma|beta|moving_mean|'
                     r'moving_var)$')
 _BN7 = re.compile(r'^bn7_(gamma|beta|moving_mean|moving_var)$')

@@ -25,6 +25,13 @@ def stack_image_labels(batch_data_samples: SampleList, num_fg: int) -> Tensor:
     return torch.stack(labels).float()
 
 
+@torch.no_grad()
+def image_level_accuracy(fg_scores: Tensor, label: Tensor) -> Tensor:
+    """Per-class accuracy (%) of the GAP scores' signs against the multi-hot labels (logged as
+    ``acc_cls``, not trained)."""
+    return ((fg_scores.mean(dim=(2, 3)) > 0) == label.bool()).float().mean() * 100
+
+
 @MODELS.register_module()
 class CAMHead(BaseDecodeHead):
     """Class activation map head: optional 3x3 convolutions and a 1x1 classifier that turns
@@ -101,9 +108,7 @@ class CAMHead(BaseDecodeHead):
             value = loss_module(fg, label, image=images, bg_score=bg)
             name = loss_module.loss_name
             losses[name] = losses[name] + value if name in losses else value
-        with torch.no_grad():  # image-level accuracy of the GAP scores (logged, not trained)
-            pred = fg.mean(dim=(2, 3)) > 0
-            losses['acc_cls'] = (pred == label.bool()).float().mean() * 100
+        losses['acc_cls'] = image_level_accuracy(fg, label)
         return losses
 
     def predict(self, inputs: List[Tensor], batch_img_metas: List[dict],

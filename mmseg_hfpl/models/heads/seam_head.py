@@ -9,8 +9,8 @@ from mmseg.registry import MODELS
 from mmseg.utils import ConfigType, SampleList
 from torch import Tensor
 
-from ...losses.functional import max_norm
-from .cam_head import stack_image_labels
+from ...losses.functional import max_norm, with_background_channel
+from .cam_head import image_level_accuracy, stack_image_labels
 
 
 def pixel_correlation(cam: Tensor, feat: Tensor, eps: float = 1e-5) -> Tensor:
@@ -33,9 +33,8 @@ def seam_pcm_input(logits: Tensor) -> Tensor:
         peak = cam.flatten(2).max(dim=2)[0][..., None, None] + 1e-5
         cam = F.relu(cam - 1e-5) / peak
         fg = cam[:, 1:]
-        top = fg.max(dim=1, keepdim=True)[0]
-        fg = torch.where(fg < top, torch.zeros_like(fg), fg)
-        return torch.cat([1.0 - top, fg], dim=1)
+        fg = torch.where(fg < fg.max(dim=1, keepdim=True)[0], torch.zeros_like(fg), fg)
+        return with_background_channel(fg)  # the kept maxima: 1 - top class
 
 
 @MODELS.register_module()
@@ -156,17 +155,12 @@ class SEAMHead(BaseDecodeHead):
         n2 = max_norm(cam2, subtract_min=True) * full
         r2 = max_norm(rv2, subtract_min=True) * full
         losses[self.loss_er.loss_name] = self.loss_er(n1, n2)
-
-        def with_bg(cam):
-            return torch.cat([1.0 - cam[:, 1:].max(dim=1, keepdim=True)[0], cam[:, 1:]], dim=1)
-
-        losses[self.loss_ecr.loss_name] = self.loss_ecr(with_bg(n1), r1, with_bg(n2), r2)
+        losses[self.loss_ecr.loss_name] = self.loss_ecr(with_background_channel(n1[:, 1:]), r1,
+                                                        with_background_channel(n2[:, 1:]), r2)
         if self.loss_fsl is not None:
             if rgb1 is None:
                 raise ValueError('the feature similarity loss needs the RGB input (rgb1)')
             losses[self.loss_fsl.loss_name] = self.loss_fsl(
                 logits1[:, 1:], label, image=rgb1, bg_score=logits1[:, :1])
-        with torch.no_grad():  # image-level accuracy of the full-scale GAP scores
-            pred = cam1[:, 1:].mean(dim=(2, 3)) > 0
-            losses['acc_cls'] = (pred == label.bool()).float().mean() * 100
+        losses['acc_cls'] = image_level_accuracy(cam1[:, 1:], label)  # full-scale branch
         return losses
