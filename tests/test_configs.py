@@ -22,9 +22,13 @@ def test_import_registers_everything_in_a_fresh_interpreter():
             "names = {MODELS: ['CAMHead', 'CAMSegmentor', 'ImportanceSamplingLoss', "
             "'FeatureSimilarityLoss', 'GAPMultiLabelLoss', 'ResNet38d', 'SEAMHead', "
             "'SEAMSegmentor', 'EquivariantRegularizationLoss', "
-            "'EquivariantCrossRegularizationLoss', 'AdaptiveMinPoolingLoss'], "
+            "'EquivariantCrossRegularizationLoss', 'AdaptiveMinPoolingLoss', 'SIPEHead', "
+            "'SIPESegmentor', 'GeneralSpecificConsistencyLoss', 'MCTViT', 'MCTformerHead', "
+            "'MCTformerSegmentor', 'SpatialBCEHead', 'SpatialBCESegmentor', 'SpatialBCELoss', "
+            "'ForegroundRatioKLLoss', 'PretendedUnderFittingLoss', 'LargeFOVHead', "
+            "'AffinityNet', 'InterPixelRelationNet', 'EfficientNetLite0'], "
             "DATASETS: ['WSSSVOCDataset'], TRANSFORMS: ['PackWSSSInputs', 'RandomResizeLong'], METRICS: ['BoundaryFMetric'], "
-            "HOOKS: ['CAMVisualizationHook']}\n"
+            "HOOKS: ['CAMVisualizationHook', 'PseudoLabelHook']}\n"
             'missing = [n for r, ns in names.items() for n in ns if n not in r.module_dict]\n'
             'print(missing)\n')
     out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True)

@@ -2,13 +2,16 @@
 
     python tools/make_pseudo_labels.py CONFIG CHECKPOINT [--out DIR] [--split train]
         [--scales 0.5 1 1.5 2] [--no-flip] [--bg-threshold 0.25] [--crf 4 24] [--label-crf]
-        [--affinity-labels] [--ir-labels 0.30 0.05] [--workers N] [--curve] [--overwrite] [--cfg-options k=v ...]
+        [--affinity-labels] [--ir-labels 0.30 0.05] [--ppmg] [--workers N] [--curve]
+        [--overwrite] [--cfg-options k=v ...]
 
 Writes ``DIR/cams/*.npz``, ``DIR/cam/*.png`` (+ ``DIR/crf_a<alpha>/``, ``DIR/crf_label/``),
-``DIR/metrics.json`` and, with ``--curve``, ``DIR/curve.csv`` + ``DIR/curve.png``. A rerun skips
-finished images; pointing ``--out`` at the ground truth is refused. Options not given on the
-command line come from the config's ``pseudo_label_cfg`` (e.g. SEAM's CRF alphas) if it has
-one. With ``--launcher pytorch`` (tools/dist_*.sh style) the images are split across processes.
+``DIR/ppmg/``, ``DIR/metrics.json`` and, with ``--curve``, ``DIR/curve.csv`` + ``DIR/curve.png``.
+For a model with its own background map (SIPE) the background values are factors on that map.
+A rerun skips finished images; pointing ``--out`` at the ground truth is refused. Options not
+given on the command line come from the config's ``pseudo_label_cfg`` (e.g. SEAM's CRF alphas)
+if it has one. With ``--launcher pytorch`` (tools/dist_*.sh style) the images are split across
+processes.
 """
 import argparse
 import os
@@ -49,9 +52,13 @@ def parse_args():
     parser.add_argument('--ir-labels', type=float, nargs=2, metavar=('FG', 'BG'),
                         help='also write IRN relation labels (ir_label/) with these CAM '
                         'thresholds (IRN: 0.30 0.05)')
+    parser.add_argument('--ppmg', action='store_true', default=None,
+                        help="also write PMM's proportional pseudo-masks (ppmg/); options such "
+                        'as alpha come from pseudo_label_cfg.ppmg')
     parser.add_argument('--workers', type=int, default=0, help='processes for the CRF stage')
     parser.add_argument('--curve', action='store_true',
-                        help='sweep the background threshold (0.00-0.59) over the saved CAMs')
+                        help='sweep the background threshold (0.00-0.59; factors 0.1-2.0 on a '
+                        "model's own background map) over the saved CAMs")
     parser.add_argument('--overwrite', action='store_true')
     parser.add_argument('--device', default='cpu')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
@@ -66,9 +73,9 @@ def parse_args():
 # pseudo_label_cfg key -> command-line option (``flip`` is stored negated as ``no_flip``)
 PSEUDO_LABEL_KEYS = dict(scales='scales', flip='no_flip', bg_threshold='bg_threshold',
                          crf_alphas='crf', label_crf='label_crf',
-                         affinity_labels='affinity_labels', ir_labels='ir_labels')
+                         affinity_labels='affinity_labels', ir_labels='ir_labels', ppmg='ppmg')
 DEFAULTS = dict(scales=[0.5, 1.0, 1.5, 2.0], no_flip=False, crf=[], label_crf=False,
-                affinity_labels=False)
+                affinity_labels=False, ppmg=False)
 
 
 def apply_config_defaults(args, cfg) -> None:
@@ -112,6 +119,7 @@ def main():
         affinity_labels=args.affinity_labels,
         ir_labels=dict(fg_threshold=args.ir_labels[0], bg_threshold=args.ir_labels[1])
         if args.ir_labels else None,
+        ppmg=(dict(args.ppmg) if isinstance(args.ppmg, dict) else {}) if args.ppmg else None,
         workers=args.workers)
     generator.check_outputs(items)  # before anything is written
     os.makedirs(out, exist_ok=True)

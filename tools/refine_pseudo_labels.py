@@ -2,12 +2,14 @@
 IRN).
 
     python tools/refine_pseudo_labels.py AFF_CONFIG AFF_CHECKPOINT --cams DIR/cams --out DIR/aff
-        [--beta 8] [--logt 6] [--bg-alpha 6 | --bg-threshold 0.25] [--split test] [--overwrite]
+        [--beta 8] [--logt 6] [--bg-alpha 6 | --bg-threshold 0.25] [--cam-power 1]
+        [--split test] [--overwrite]
 
 ``--cams`` is the ``cams/`` directory written by tools/make_pseudo_labels.py. The images come
 from ``<split>_dataloader.dataset`` of the config; J, F and J&F are printed (and written to
 ``OUT/metrics.json``) when it has ground-truth masks. Defaults: SEAM / hfpl with AffinityNet
-(beta 8, logt 6, background seed alpha 6); IRN uses ``--beta 10 --logt 8 --bg-threshold 0.25``.
+(beta 8, logt 6, background seed alpha 6); IRN uses ``--beta 10 --logt 8 --bg-threshold 0.25``;
+SIPE, whose CAMs carry its own background map, ``--beta 10 --logt 8 --cam-power 1.5``.
 """
 import argparse
 import json
@@ -37,6 +39,8 @@ def main():
                         help='background seed (1 - max)^alpha walked with the classes (PSA)')
     parser.add_argument('--bg-threshold', type=float,
                         help='walk the classes only and threshold the background (IRN)')
+    parser.add_argument('--cam-power', type=float, default=1.0,
+                        help='raise the CAMs to this power before the walk (SIPE: 1.5)')
     parser.add_argument('--overwrite', action='store_true')
     parser.add_argument('--device', default='cpu')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
@@ -55,7 +59,8 @@ def main():
     model.to(args.device)
     paths = refine_items(model, items, args.cams, args.out, dataset.metainfo.get('palette'),
                          overwrite=args.overwrite, beta=args.beta, logt=args.logt,
-                         bg_alpha=args.bg_alpha, bg_threshold=args.bg_threshold)
+                         bg_alpha=args.bg_alpha, bg_threshold=args.bg_threshold,
+                         cam_power=args.cam_power)
     if all(it.get('seg_map_path') for it in items):
         res = score_label_files(paths, [it['seg_map_path'] for it in items],
                                 len(dataset.metainfo['classes']))

@@ -9,15 +9,17 @@ from mmengine.utils import track_parallel_progress, track_progress
 from PIL import Image
 
 from ..evaluation.functional import boundary_f_matches, boundary_f_score
-from .cam_inference import load_cams
+from .cam_inference import load_cams, split_background
 
 DEFAULT_THRESHOLDS = tuple(np.round(np.arange(0.0, 0.60, 0.01), 2))
+# factors on a model's own background map (SIPE), swept instead of the thresholds
+DEFAULT_BACKGROUND_FACTORS = tuple(np.round(np.arange(0.1, 2.01, 0.05), 2))
 
 
 def _image_counts(task):
     """Per-threshold (intersection, union, boundary counts) of one image."""
     cam_path, gt_path, num_classes, thresholds, with_f, ignore_index = task
-    cams, classes = load_cams(cam_path)
+    bg_map, cams, classes = split_background(*load_cams(cam_path))
     gt = np.asarray(Image.open(gt_path), np.int64)
     if len(classes):
         peak = cams.max(axis=0)
@@ -31,7 +33,8 @@ def _image_counts(task):
     union = np.zeros_like(inter)
     bcounts = np.zeros((len(thresholds), num_classes, 4), np.int64)
     for t, thr in enumerate(thresholds):
-        pred = np.where(peak > thr, top, 0)  # argmax over [thr, CAMs], ties to the background
+        bg = thr if bg_map is None else thr * bg_map  # see scores_with_background
+        pred = np.where(peak > bg, top, 0)  # argmax over [background, CAMs], ties to it
         p, g = pred[valid], gt[valid]
         area_i = np.bincount(p[p == g], minlength=num_classes)[:num_classes]
         area_p = np.bincount(p, minlength=num_classes)[:num_classes]

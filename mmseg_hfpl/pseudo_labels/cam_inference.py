@@ -22,20 +22,30 @@ def multi_scale_cams(model,
     classes are up-sampled to the image size and summed into one accumulator (memory is one
     (K, H, W) map however many scales), then ReLU and per-class max-normalisation (eq. 4).
 
+    A model whose ``cam_background`` is true (SIPE) returns its own background map as channel 0
+    of ``cam_scores``; it is kept, normalised like the classes, as class 0 of the result, and
+    every consumer (:func:`labels_from_cams`, the CRFs, the curve, the random walk) uses it
+    instead of a constant background score.
+
     Args:
         model: a :class:`CAMSegmentor` (or any model with ``data_preprocessor`` and
-            ``cam_scores(inputs, metas)`` returning (1, C-1, h, w) foreground scores).
+            ``cam_scores(inputs, metas)`` returning (1, C-1, h, w) foreground scores, or
+            (1, C, h, w) background + foreground scores with ``cam_background = True``).
         image: (H, W, 3) uint8 image in the channel order of the dataset loader (BGR).
         label: (C-1, ) multi-hot image-level label.
 
     Returns:
-        (cams (K, H, W) float32 in [0, 1], classes (K, ) int64 segmentation class indices).
+        (cams (K, H, W) float32 in [0, 1], classes (K, ) int64 segmentation class indices,
+        starting with 0 when the model provides a background map).
     """
     keys = np.flatnonzero(np.asarray(label) > 0)
     h, w = image.shape[:2]
     classes = keys + 1
     if len(keys) == 0:
         return np.zeros((0, h, w), np.float32), classes
+    if getattr(model, 'cam_background', False):
+        classes = np.concatenate([[0], classes])
+        keys = classes  # channel 0 of cam_scores is the background
     device = next(model.parameters()).device
     base = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).float()
     index = torch.as_tensor(keys, device=device)
@@ -45,7 +55,7 @@ def multi_scale_cams(model,
         img = F.interpolate(base[None], size=size, mode='bilinear', align_corners=False)[0]
         batch = [img] + ([img.flip(-1)] if flip else [])
         data = model.data_preprocessor(dict(inputs=batch), False)
-        metas = [dict(img_shape=size, ori_shape=size, pad_shape=size)] * len(batch)
+        metas = [dict(img_shape=size, ori_shape=size, pad_shape=size, img_label=label)] * len(batch)
         scores = model.cam_scores(data['inputs'], metas)[:, index, :size[0], :size[1]]
         if flip:
             scores = scores[:1] + scores[1:].flip(-1)
@@ -69,14 +79,37 @@ def load_cams(path: str) -> Tuple[np.ndarray, np.ndarray]:
         return data['cams'].astype(np.float32), data['classes']
 
 
+def split_background(cams: np.ndarray,
+                     classes: np.ndarray) -> Tuple[Optional[np.ndarray], np.ndarray, np.ndarray]:
+    """(background map (H, W) or None, foreground CAMs, foreground classes) of saved CAMs."""
+    if len(classes) and classes[0] == 0:
+        return cams[0], cams[1:], classes[1:]
+    return None, cams, classes
+
+
+def scores_with_background(cams: np.ndarray, classes: np.ndarray,
+                           bg_level: float) -> Tuple[np.ndarray, np.ndarray]:
+    """(scores (1 + K', H, W), keys (1 + K', )) with the background first.
+
+    ``bg_level`` is the constant background score for foreground-only CAMs (the usual
+    threshold), and the factor on the model's own background map otherwise (SIPE: 1 for its
+    labels, 0.5 for IRN's confident background); raising it gives more background either way.
+    """
+    bg_map, fg, fg_classes = split_background(cams, classes)
+    bg = np.full((1, ) + cams.shape[1:], bg_level, np.float32) if bg_map is None else \
+        (bg_map * bg_level)[None].astype(np.float32)
+    return np.concatenate([bg, fg]), np.concatenate([[0], fg_classes]).astype(np.int64)
+
+
 def labels_from_cams(cams: np.ndarray, classes: np.ndarray, bg_threshold: float,
                      shape: Optional[Tuple[int, int]] = None) -> np.ndarray:
-    """Pseudo-label (H, W) uint8: argmax over [background threshold, CAMs of the classes]."""
+    """Pseudo-label (H, W) uint8: argmax over [background, CAMs of the classes], the background
+    being ``bg_threshold`` or the model's background map times it
+    (:func:`scores_with_background`)."""
     if len(classes) == 0:
         return np.zeros(shape if shape is not None else cams.shape[1:], np.uint8)
-    scores = np.concatenate([np.full((1, ) + cams.shape[1:], bg_threshold, np.float32), cams])
-    keys = np.concatenate([[0], classes]).astype(np.uint8)
-    return keys[np.argmax(scores, axis=0)]
+    scores, keys = scores_with_background(cams, classes, bg_threshold)
+    return keys.astype(np.uint8)[np.argmax(scores, axis=0)]
 
 
 def write_manifest(out_dir: str, info: dict) -> None:

@@ -3,6 +3,8 @@ from typing import Sequence
 
 import numpy as np
 
+from .cam_inference import split_background
+
 
 def _dense_crf():
     try:
@@ -44,11 +46,15 @@ def crf_cam_labels(image_rgb: np.ndarray, cams: np.ndarray, classes: np.ndarray,
                    **kwargs) -> np.ndarray:
     """SEAM / PSA pseudo-labels: CRF on [``(1 - max_c r_c)^alpha``, CAMs], then argmax.
 
-    A small ``alpha`` weakens the background (more foreground), a large one strengthens it.
+    A small ``alpha`` keeps the background strong (confident objects), a large one weakens it
+    (confident background). CAMs with the model's own background map ``b`` (class 0, SIPE) use
+    ``b^alpha`` instead of ``1 - max``.
     """
+    bg_map, cams, classes = split_background(cams, classes)
     if len(classes) == 0:
         return np.zeros(image_rgb.shape[:2], np.uint8)
-    bg = np.power(1.0 - cams.max(axis=0, keepdims=True), alpha)
+    bg = 1.0 - cams.max(axis=0) if bg_map is None else bg_map
+    bg = np.power(np.clip(bg, 0.0, None), alpha)[None]
     marg = crf_probabilities(image_rgb, np.concatenate([bg, cams]), **kwargs)
     keys = np.concatenate([[0], classes]).astype(np.uint8)
     return keys[np.argmax(marg, axis=0)]
@@ -62,8 +68,11 @@ def crf_label_refine(image_rgb: np.ndarray,
                      gaussian: Sequence[float] = (3, 3),
                      bilateral: Sequence[float] = (50, 5, 10)) -> np.ndarray:
     """IRN / SIPE label CRF (``crf_inference_label``): refine a hard label map whose classes are
-    ``[0] + classes``; returns the refined (H, W) uint8 label map."""
+    ``[0] + classes`` (a leading 0 in ``classes`` is the background itself); returns the refined
+    (H, W) uint8 label map."""
     dcrf, _, unary_from_labels = _dense_crf()
+    classes = np.asarray(classes)
+    classes = classes[1:] if len(classes) and classes[0] == 0 else classes
     keys = np.concatenate([[0], classes]).astype(np.int64)
     lut = np.zeros(256, np.int64)
     lut[keys] = np.arange(len(keys))

@@ -13,10 +13,12 @@ from mmengine.utils import track_parallel_progress, track_progress
 from PIL import Image
 
 from ..evaluation import BoundaryFMetric
-from .background_curve import background_curve, best_threshold, write_curve
+from .background_curve import (DEFAULT_BACKGROUND_FACTORS, DEFAULT_THRESHOLDS, background_curve,
+                               best_threshold, write_curve)
 from .cam_inference import (labels_from_cams, load_cams, multi_scale_cams, save_cams,
                             write_manifest)
 from .crf import crf_cam_labels, crf_label_refine
+from .pmm import ppmg_labels
 from .writer import check_output_dirs, write_label_png
 
 
@@ -52,7 +54,9 @@ class PseudoLabelGenerator:
       highest-alpha CRF (weak background, confident background), 255 elsewhere;
     - ``ir_label/<name>.png`` (``ir_labels=dict(fg_threshold=0.3, bg_threshold=0.05)``): IRN's
       inter-pixel relation labels: objects of the label CRF at the high threshold, background
-      where the label CRF at the low threshold also says background, 255 elsewhere.
+      where the label CRF at the low threshold also says background, 255 elsewhere;
+    - ``ppmg/<name>.png`` (``ppmg=dict(alpha=11, ...)``): PMM's proportional pseudo-masks
+      (CoV smoothing + per-class CRF, :func:`~mmseg_hfpl.pseudo_labels.pmm.ppmg_labels`).
 
     Palette PNGs, 0 = background. Writes are atomic; finished images are skipped unless
     ``overwrite``; no output may be in a ground-truth directory.
@@ -61,13 +65,15 @@ class PseudoLabelGenerator:
         model: trained WSSS model (see :func:`multi_scale_cams`), in eval mode.
         out_dir (str): output root.
         scales, flip: multi-scale + flip CAM inference.
-        bg_threshold (float): background score of the ``cam`` labels.
+        bg_threshold (float): background score of the ``cam`` labels (with a model that has its
+            own background map, the factor on that map: see ``scores_with_background``).
         crf_alphas (sequence of float): SEAM-style CRF variants (e.g. (4, 24); hfpl: (1, 24)).
         label_crf (dict, optional): IRN-style label CRF, e.g. ``dict(gt_prob=0.7)``.
         crf_cfg (dict): ``iterations``, ``gaussian``, ``bilateral`` of the SEAM-style CRF.
         num_classes (int), palette: dataset meta.
         affinity_labels (bool): write ``aff_label/`` (needs two ``crf_alphas``).
         ir_labels (dict, optional): write ``ir_label/`` with these thresholds (IRN: 0.30 / 0.05).
+        ppmg (dict, optional): write ``ppmg/`` with these ``ppmg_labels`` options.
         workers (int): processes for the CRF stage (0 = in process).
     """
 
@@ -85,11 +91,13 @@ class PseudoLabelGenerator:
                  overwrite: bool = False,
                  affinity_labels: bool = False,
                  ir_labels: Optional[dict] = None,
+                 ppmg: Optional[dict] = None,
                  workers: int = 0) -> None:
         if affinity_labels and len(set(crf_alphas)) < 2:
             raise ValueError('affinity_labels needs two different crf_alphas (e.g. (4, 24))')
         self.affinity_labels = affinity_labels
         self.ir_labels = ir_labels
+        self.ppmg = ppmg
         self.model = model
         self.out_dir = out_dir
         self.num_classes = num_classes
@@ -108,6 +116,7 @@ class PseudoLabelGenerator:
         names = ['cam'] + [f'crf_a{a:g}' for a in self.crf_alphas]
         names += ['crf_label'] if self.label_crf is not None else []
         names += ['aff_label'] if self.affinity_labels else []
+        names += ['ppmg'] if self.ppmg is not None else []
         return names + (['ir_label'] if self.ir_labels is not None else [])
 
     def path(self, variant: str, name: str) -> str:
@@ -160,9 +169,11 @@ class PseudoLabelGenerator:
         metrics = {v: self.score(items, v) for v in self.variants
                    if v not in ('aff_label', 'ir_label')}
         if curve:
+            sweep = DEFAULT_BACKGROUND_FACTORS if getattr(self.model, 'cam_background', False) \
+                else DEFAULT_THRESHOLDS
             rows = background_curve([self.path('cams', image_name(it)) for it in items],
                                     [it['seg_map_path'] for it in items], self.num_classes,
-                                    workers=self.workers)
+                                    thresholds=sweep, workers=self.workers)
             write_curve(rows, osp.join(self.out_dir, 'curve'))
             metrics['curve_best'] = best = best_threshold(rows)
             print_log(f'background curve: best J {best["J"]:.2f} at threshold '
@@ -202,7 +213,7 @@ class PseudoLabelGenerator:
         return dict(out_dir=self.out_dir, palette=self.palette, bg_threshold=self.bg_threshold,
                     crf_alphas=self.crf_alphas, label_crf=self.label_crf, crf_cfg=self.crf_cfg,
                     affinity_labels=self.affinity_labels, ir_labels=self.ir_labels,
-                    overwrite=self.overwrite)
+                    ppmg=self.ppmg, overwrite=self.overwrite)
 
     def score(self, items: List[dict], variant: str) -> Dict[str, float]:
         """J, F and J&F of one output directory against the ground truth."""
@@ -277,6 +288,8 @@ def write_pseudo_labels(task) -> None:
         low, high = min(cfg['crf_alphas']), max(cfg['crf_alphas'])
         makers['aff_label'] = lambda: affinity_training_labels(made(f'crf_a{low:g}'),
                                                                made(f'crf_a{high:g}'))
+    if cfg.get('ppmg') is not None:
+        makers['ppmg'] = lambda: ppmg_labels(image_rgb, cams, classes, **cfg['ppmg'])
     if cfg['ir_labels'] is not None:
         makers['ir_label'] = lambda: ir_training_labels(image_rgb, cams, classes,
                                                         **cfg['ir_labels'])

@@ -7,7 +7,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .cam_inference import load_cams
+from .cam_inference import load_cams, split_background
 from .random_walk import random_walk
 from .writer import write_label_png
 
@@ -20,7 +20,8 @@ def random_walk_labels(model,
                        beta: float = 8.0,
                        logt: int = 6,
                        bg_alpha: float = 6.0,
-                       bg_threshold: Optional[float] = None) -> np.ndarray:
+                       bg_threshold: Optional[float] = None,
+                       cam_power: float = 1.0) -> np.ndarray:
     """Pseudo-label of one image from its CAMs propagated with ``model.affinity``.
 
     The CAMs are average-pooled to the affinity grid and walked with
@@ -31,9 +32,15 @@ def random_walk_labels(model,
       ``(1 - max_c r_c)^bg_alpha`` is walked with the classes.
     - ``bg_threshold=t`` (IRN ``make_sem_seg_labels``): only the classes are walked, normalised
       by their global maximum, and the background is the constant ``t``.
+    - CAMs with the model's own background map (class 0, SIPE ``make_seg_labels``): the
+      background map is walked with the classes; ``bg_threshold`` (default 1) scales the walked
+      background after the global max-normalisation, ``bg_alpha`` is unused.
+
+    ``cam_power`` raises the CAMs to a power before the walk (SIPE: 1.5).
     """
     h, w = image_bgr.shape[:2]
-    if len(classes) == 0:
+    bg_map, fg, fg_classes = split_background(cams, classes)
+    if len(fg_classes) == 0:
         return np.zeros((h, w), np.uint8)
     device = next(model.parameters()).device
     img = torch.from_numpy(np.ascontiguousarray(image_bgr)).permute(2, 0, 1)
@@ -45,17 +52,23 @@ def random_walk_labels(model,
     if aff.shape[0] != fh * fw:
         raise ValueError(f'affinity of size {tuple(aff.shape)} does not match the feature grid '
                          f'{fh}x{fw}')
-    maps = cams if bg_threshold is not None else np.concatenate(
-        [np.power(1.0 - cams.max(axis=0, keepdims=True), bg_alpha), cams])
+    if bg_map is not None or bg_threshold is not None:
+        maps = cams
+    else:
+        maps = np.concatenate([np.power(1.0 - cams.max(axis=0, keepdims=True), bg_alpha), cams])
+    maps = np.power(np.clip(maps, 0.0, None), cam_power)
     seeds = F.adaptive_avg_pool2d(torch.from_numpy(maps).float().to(device)[None], (fh, fw))[0]
     if hasattr(model, 'seed_weight'):
         seeds = seeds * model.seed_weight(inputs)[0]
     walked = random_walk(aff.float(), seeds.flatten(1), beta, logt).view(1, -1, fh, fw)
     walked = F.interpolate(walked, size=(h, w), mode='bilinear', align_corners=False)[0]
-    if bg_threshold is not None:
+    if bg_map is not None:
+        walked = walked / walked.max().clamp(min=1e-12)
+        walked[0] *= 1.0 if bg_threshold is None else bg_threshold
+    elif bg_threshold is not None:
         walked = walked / walked.max().clamp(min=1e-12)
         walked = torch.cat([torch.full_like(walked[:1], bg_threshold), walked])
-    keys = np.concatenate([[0], classes]).astype(np.uint8)
+    keys = np.concatenate([[0], fg_classes]).astype(np.uint8)
     return keys[walked.argmax(dim=0).cpu().numpy()]
 
 

@@ -67,10 +67,10 @@ class CAMHead(BaseDecodeHead):
         super().__init__(loss_decode=loss_decode, **kwargs)
         if self.num_classes < 2:
             raise ValueError(f'num_classes counts the background too; got {self.num_classes}')
-        if num_convs == 0 and self.channels != self.in_channels:
+        if num_convs == 0 and self.channels != self.classifier_in_channels():
             raise ValueError(f'with num_convs=0 the classifier reads the backbone features, so '
                              f'channels ({self.channels}) must equal in_channels '
-                             f'({self.in_channels})')
+                             f'({self.classifier_in_channels()})')
         self.num_fg = self.num_classes - 1
         self.background_channel = background_channel
         self.convs = nn.Sequential(*[
@@ -82,6 +82,10 @@ class CAMHead(BaseDecodeHead):
                                   bias=cls_bias)
         if not isinstance(self.loss_decode, nn.ModuleList):
             self.loss_decode = nn.ModuleList([self.loss_decode])
+
+    def classifier_in_channels(self) -> int:
+        """Width of the features the classifier reads without extra convolutions."""
+        return self.in_channels
 
     def forward(self, inputs: List[Tensor]) -> Tensor:
         """All score maps (B, [1 +] C-1, h, w), background first when present."""

@@ -1,4 +1,8 @@
 from .cam_segmentor import CAMSegmentor
 from .seam import SEAMSegmentor
+from .sipe import SIPESegmentor
+from .mctformer import MCTformerSegmentor
+from .spatial_bce import SpatialBCESegmentor
 
-__all__ = ['CAMSegmentor', 'SEAMSegmentor']
+__all__ = ['CAMSegmentor', 'SEAMSegmentor', 'SIPESegmentor', 'MCTformerSegmentor',
+           'SpatialBCESegmentor']

@@ -30,6 +30,10 @@ class CAMSegmentor(EncoderDecoder):
     scores the pseudo-labels directly.
     """
 
+    #: ``cam_scores`` returns the model's own background map as channel 0 (SIPE); pseudo-labels
+    #: then take the background from it (times ``bg_threshold``) instead of a constant.
+    cam_background = False
+
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         cfg = self.test_cfg or {}
@@ -53,7 +57,8 @@ class CAMSegmentor(EncoderDecoder):
         return {f'decode.{k}': v for k, v in losses.items()}
 
     def cam_scores(self, inputs: Tensor, batch_img_metas: List[dict]) -> Tensor:
-        """Foreground class scores up-sampled to the input size (B, C-1, H, W)."""
+        """Foreground class scores up-sampled to the input size (B, C-1, H, W); with
+        ``cam_background``, background + class scores (B, C, H, W)."""
         scores = self.decode_head.predict(self.extract_feat(inputs), batch_img_metas,
                                           self.test_cfg)
         return F.interpolate(scores, size=inputs.shape[2:], mode='bilinear',
@@ -64,22 +69,30 @@ class CAMSegmentor(EncoderDecoder):
             raise ValueError('CAMSegmentor.predict needs data samples (image metas and, with '
                              "label_source='gt', image-level labels)")
         batch_img_metas = [s.metainfo for s in data_samples]
+        if self.label_source == 'gt':
+            labels = stack_image_labels(data_samples, self.decode_head.num_fg).to(inputs.device)
+            # models whose inference uses the labels (SIPE's seeds) read them from the metas
+            batch_img_metas = [dict(m, img_label=labels[i]) for i, m in enumerate(batch_img_metas)]
         scores = self.cam_scores(inputs, batch_img_metas)
         # crop the padding and resize to the original size (mmseg's postprocess_result)
         data_samples = self.postprocess_result(scores, data_samples)
-        if self.label_source == 'gt':
-            labels = stack_image_labels(data_samples, self.decode_head.num_fg).to(scores.device)
         for i, sample in enumerate(data_samples):
             score = sample.seg_logits.data[None]
+            fg = score[:, 1:] if self.cam_background else score
             label = labels[i] if self.label_source == 'gt' else \
-                (score.mean(dim=(2, 3))[0] > 0).float()
+                (fg.mean(dim=(2, 3))[0] > 0).float()
             cams = self.pseudo_label_scores(score, label[None])[0]
             sample.seg_logits = PixelData(data=cams)
             sample.pred_sem_seg = PixelData(data=cams.argmax(dim=0, keepdim=True))
         return data_samples
 
     def pseudo_label_scores(self, score: Tensor, label: Tensor) -> Tensor:
-        """[background threshold, r_c * y_c] (B, C, H, W) from class scores (B, C-1, H, W)."""
+        """[background, r_c * y_c] (B, C, H, W) from class scores (B, C-1, H, W): the background
+        is ``bg_threshold``, or, with ``cam_background`` (scores (B, C, H, W), background
+        first), the max-normalised background map times ``bg_threshold``."""
+        if self.cam_background:
+            keep = torch.cat([torch.full_like(label[:, :1], self.bg_threshold), label], dim=1)
+            return max_norm(score) * keep[..., None, None]  # eq. 4 on every map
         cams = max_norm(score) * label[..., None, None]  # eq. 4, labelled classes only
         bg = torch.full_like(cams[:, :1], self.bg_threshold)
         return torch.cat([bg, cams], dim=1)

@@ -1,0 +1,17 @@
+# SIPE + the hfpl add-on on VOC (the paper's sec. 5.1): ISL and FSL scaled down by 0.1 against
+# SEAM's setting because SIPE trains at a 10x higher learning rate. Read as eq. 16 with
+# lambda = 0.1 x 0.2 = 0.02 (binomial ISL, 10 samples per class, eq. 18; the GAP loss keeps
+# 1 - lambda) and FSL (eqs. 9-13, mu 2.5, sigma 5) at weight 0.1 on the CAM up-sampled x2
+# (32x32 -> 64x64 at a 512 crop), gated by the max-normalised CAM with its background
+# 1 - max (eq. 4; SIPE normalises without subtracting the minimum).
+#   python tools/train.py configs/hfpl/sipe_voc.py
+_base_ = '../sipe/sipe_r50_voc.py'
+_lambda = 0.02
+model = dict(
+    decode_head=dict(loss_decode=[
+        dict(type='GAPMultiLabelLoss', loss_weight=1.0 - _lambda),
+        dict(type='ImportanceSamplingLoss', num_samples=10, posterior='binomial',
+             loss_weight=_lambda),
+        dict(type='FeatureSimilarityLoss', mu=2.5, sigma=5.0, gating='max_norm',
+             with_background=True, upsample_factor=2, loss_weight=0.1),
+    ]))

@@ -1,0 +1,102 @@
+# MCTformer-V2 baseline on PASCAL VOC 2012 train_aug (10,582 images), as the official main.py
+# (xulianuwa/MCTformer at 9606597, run.sh): timm's ImageNet training transform at 224
+# (RandomResizedCrop, flip, RandAugment rand-m9-mstd0.5-inc1, random erasing 0.25 "pixel"),
+# batch 64, 60 epochs, AdamW, cosine with 5 warm-up epochs (stepped per epoch), AMP.
+#   python tools/train.py configs/mctformer/mctformer-v2_deit-s_voc.py
+# (AMP needs a GPU: on a CPU add --cfg-options optim_wrapper.type=OptimWrapper.)
+# Pseudo-labels (official: scale 1.0 + flip, CRF alpha 1 / 12 -> AffinityNet labels):
+#   python tools/make_pseudo_labels.py configs/mctformer/mctformer-v2_deit-s_voc.py CKPT --out DIR
+# AffinityNet refinement as the official psa/infer_aff.py (bg 0.39, beta 8, logt 6):
+#   python tools/refine_pseudo_labels.py configs/affinity/affinitynet_r38_voc12aug.py AFF_CKPT \
+#       --cams DIR/cams --out DIR/aff --beta 8 --logt 6 --bg-threshold 0.39
+# Stage 3 is the official DeepLab-v1 LargeFOV ResNet-38: configs/stage3/
+# deeplabv1-largefov_r38_voc12aug-pseudo.py (set pseudo_label_dir to DIR/aff).
+_base_ = [
+    '../_base_/models/mctformer_v2_deit-s.py', '../_base_/datasets/voc12_aug.py',
+    '../_base_/default_runtime.py'
+]
+# mmpretrain provides timm's RandomResizedCrop / RandAugment / RandomErasing as transforms
+custom_imports = dict(imports=['mmseg_hfpl', 'mmpretrain.datasets'], allow_failed_imports=False)
+log_processor = dict(by_epoch=True)
+bgr_mean = [103.53, 116.28, 123.675]
+bgr_std = [57.375, 57.12, 58.395]
+# mmpretrain's 'timm_increasing' RandAugment policies (timm's rand-...-inc1 set), spelled out with
+# the scope so that RandAugment builds them under the mmseg default scope
+timm_increasing = [
+    dict(type='mmpretrain.AutoContrast'),
+    dict(type='mmpretrain.Equalize'),
+    dict(type='mmpretrain.Invert'),
+    dict(type='mmpretrain.Rotate', magnitude_range=(0, 30)),
+    dict(type='mmpretrain.Posterize', magnitude_range=(4, 0)),
+    dict(type='mmpretrain.Solarize', magnitude_range=(256, 0)),
+    dict(type='mmpretrain.SolarizeAdd', magnitude_range=(0, 110)),
+    dict(type='mmpretrain.ColorTransform', magnitude_range=(0, 0.9)),
+    dict(type='mmpretrain.Contrast', magnitude_range=(0, 0.9)),
+    dict(type='mmpretrain.Brightness', magnitude_range=(0, 0.9)),
+    dict(type='mmpretrain.Sharpness', magnitude_range=(0, 0.9)),
+    dict(type='mmpretrain.Shear', magnitude_range=(0, 0.3), direction='horizontal'),
+    dict(type='mmpretrain.Shear', magnitude_range=(0, 0.3), direction='vertical'),
+    dict(type='mmpretrain.Translate', magnitude_range=(0, 0.45), direction='horizontal'),
+    dict(type='mmpretrain.Translate', magnitude_range=(0, 0.45), direction='vertical'),
+]
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='mmpretrain.RandomResizedCrop', scale=224, backend='pillow',
+         interpolation='bicubic'),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='mmpretrain.RandAugment', policies=timm_increasing, num_policies=2,
+         total_level=10, magnitude_level=9, magnitude_std=0.5,
+         hparams=dict(pad_val=[round(x) for x in bgr_mean], interpolation='bicubic')),
+    # timm's "pixel" mode: per-pixel normal noise in the normalised space
+    dict(type='mmpretrain.RandomErasing', erase_prob=0.25, mode='rand', min_area_ratio=0.02,
+         max_area_ratio=1 / 3, fill_color=bgr_mean, fill_std=bgr_std),
+    dict(type='PackWSSSInputs'),
+]
+_train = dict(
+    type='WSSSVOCDataset',
+    data_root='data/VOCdevkit/VOC2012',
+    cls_label_file='cls_labels.npy',
+    pipeline=train_pipeline)
+train_dataloader = dict(
+    batch_size=64,
+    num_workers=10,
+    drop_last=True,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    dataset=dict(
+        type='ConcatDataset',
+        datasets=[
+            dict(**_train, ann_file='ImageSets/Segmentation/train.txt',
+                 data_prefix=dict(img_path='JPEGImages', seg_map_path='SegmentationClass')),
+            dict(**_train, ann_file='ImageSets/Segmentation/aug.txt',
+                 data_prefix=dict(img_path='JPEGImages', seg_map_path='SegmentationClassAug')),
+        ]))
+# main.py scales --lr 5e-4 linearly: 5e-4 * batch 64 * GPUs / 512 = 6.25e-5 on the official single
+# GPU. timm's AdamW skips weight decay on biases, norms, cls_token and pos_embed.
+optim_wrapper = dict(
+    type='AmpOptimWrapper',
+    optimizer=dict(type='AdamW', lr=5e-4 * 64 / 512, betas=(0.9, 0.999), eps=1e-8,
+                   weight_decay=0.05),
+    paramwise_cfg=dict(
+        norm_decay_mult=0.0,
+        bias_decay_mult=0.0,
+        custom_keys={'cls_token': dict(decay_mult=0.0), 'pos_embed': dict(decay_mult=0.0)}))
+# timm cosine: warm-up from 1e-6 over 5 epochs, then cosine to 1e-5, one step per epoch
+param_scheduler = [
+    dict(type='LinearLR', start_factor=1e-6 / (5e-4 * 64 / 512), end_factor=1.0, begin=0, end=5,
+         by_epoch=True),
+    dict(type='CosineAnnealingLR', T_max=55, eta_min=1e-5, begin=5, end=60, by_epoch=True),
+]
+train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=60, val_interval=60)
+val_cfg = dict(type='ValLoop')
+test_cfg = dict(type='TestLoop')
+default_hooks = dict(
+    timer=dict(type='IterTimerHook'),
+    logger=dict(type='LoggerHook', interval=10, log_metric_by_epoch=True),
+    param_scheduler=dict(type='ParamSchedulerHook'),
+    checkpoint=dict(type='CheckpointHook', by_epoch=True, interval=5, max_keep_ckpts=2),
+    sampler_seed=dict(type='DistSamplerSeedHook'),
+    visualization=dict(type='SegVisualizationHook'))
+custom_hooks = [dict(type='CAMVisualizationHook', num_images=8)]
+# defaults of tools/make_pseudo_labels.py for this config (the official inference: one scale and
+# its flip at the original size; CRF on (1 - max)^alpha with alpha 1 and 12 for AffinityNet)
+pseudo_label_cfg = dict(scales=(1.0, ), flip=True, crf_alphas=(1, 12), affinity_labels=True)

@@ -1,0 +1,48 @@
+# SIPE baseline on PASCAL VOC 2012 train_aug (10,582 images), as the official code:
+# RandomResizeLong(320, 640), flip, crop 512 (zero padding outside the image is excluded from
+# the seeds by the valid mask), batch 16, 5 epochs, SGD lr 0.1 (x10 head), poly, clip 1.
+#   python tools/train.py configs/sipe/sipe_r50_voc.py
+# IS-CAM pseudo-labels (scales 1, 0.5, 1.5, 2 + flip, argmax with SIPE's background) and IRN's
+# relation labels (label CRF of the argmax, and of the argmax with the background x0.5):
+#   python tools/make_pseudo_labels.py configs/sipe/sipe_r50_voc.py CKPT --out DIR
+# IRN (configs/irn/irn_r50_voc12aug.py on DIR/ir_label), then the random walk on the IS-CAM^1.5:
+#   python tools/refine_pseudo_labels.py configs/irn/irn_r50_voc12aug.py IRN_CKPT
+#       --cams DIR/cams --out DIR/irn --beta 10 --logt 8 --cam-power 1.5
+# Stage 3: SIPE trains DeepLab-v2 ResNet-101; the closest configs here are
+# configs/stage3/deeplabv3plus_r101-d8_voc12aug-pseudo.py and deeplabv3_r101-d8_voc12aug-pseudo.py.
+_base_ = [
+    '../_base_/models/sipe_r50.py', '../_base_/datasets/voc12_aug.py',
+    '../_base_/default_runtime.py', '../_base_/schedules/schedule_sipe_5ep.py'
+]
+log_processor = dict(by_epoch=True)  # the schedule counts epochs
+crop_size = (512, 512)
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='RandomResizeLong', min_size=320, max_size=640),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='RandomCrop', crop_size=crop_size),
+    dict(type='PackWSSSInputs'),
+]
+_train = dict(
+    type='WSSSVOCDataset',
+    data_root='data/VOCdevkit/VOC2012',
+    cls_label_file='cls_labels.npy',
+    pipeline=train_pipeline)
+train_dataloader = dict(
+    batch_size=16,
+    num_workers=8,
+    drop_last=True,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    dataset=dict(
+        type='ConcatDataset',
+        datasets=[
+            dict(**_train, ann_file='ImageSets/Segmentation/train.txt',
+                 data_prefix=dict(img_path='JPEGImages', seg_map_path='SegmentationClass')),
+            dict(**_train, ann_file='ImageSets/Segmentation/aug.txt',
+                 data_prefix=dict(img_path='JPEGImages', seg_map_path='SegmentationClassAug')),
+        ]))
+# defaults of tools/make_pseudo_labels.py for this config; with SIPE's own background map the
+# thresholds are factors on it: 1 for the labels and IRN's objects, 0.5 for IRN's background
+pseudo_label_cfg = dict(scales=(1.0, 0.5, 1.5, 2.0), flip=True, bg_threshold=1.0,
+                        label_crf=True,
+                        ir_labels=(1.0, 0.5))

@@ -1,0 +1,103 @@
+# Spatial-BCE baseline (Wu et al., ECCV 2022; allenwu97/Spatial-BCE) on PASCAL VOC 2012
+# train_aug, as the official train.py: every image resized to 369x369 (no crop, so the
+# per-image foreground ratios stay valid) + RandAugment, batch 12, 20 epochs, SGD lr 1e-3
+# (x10 and no decay for the temperatures, x10 for the new 1x1 layers), momentum 0.9, wd 5e-4,
+# poly 0.9 per iteration.
+#
+# The official method runs three phases (train_adaptive_threshold.sh), each a full training:
+#   phase 1 (prior: the official datasets/voc12_init.npy, put it in data/VOCdevkit/VOC2012):
+#     python tools/train.py configs/spatial_bce/spatial-bce_r38_voc.py \
+#         --work-dir work_dirs/sbce_p1
+#     python tools/make_pseudo_labels.py configs/spatial_bce/spatial-bce_r38_voc.py \
+#         work_dirs/sbce_p1/epoch_20.pth --out work_dirs/sbce_p1/pl --label-crf
+#   phase 2 (prior = class shares of phase 1's CRF labels; weights of phase 1, fresh optimiser):
+#     python tools/train.py configs/spatial_bce/spatial-bce_r38_voc.py \
+#         --work-dir work_dirs/sbce_p2 \
+#         --cfg-options load_from=work_dirs/sbce_p1/epoch_20.pth \
+#         model.decode_head.fg_prior.file=None \
+#         model.decode_head.fg_prior.label_dir=work_dirs/sbce_p1/pl/crf_label
+#     python tools/make_pseudo_labels.py configs/spatial_bce/spatial-bce_r38_voc.py \
+#         work_dirs/sbce_p2/epoch_20.pth --out work_dirs/sbce_p2/pl --label-crf
+#   phase 3: as phase 2 with p2 -> p3 and p1 -> p2.
+# The final pseudo-labels (IRN relation labels at fg 0.60 / bg 0.25) come from the last phase;
+# IRN: configs/irn/irn_r50_voc12aug.py. Stage 3 (segmentation on the pseudo-labels, DeepLab on
+# ResNet-38 / ResNet-101 in the papers): configs/stage3/deeplabv1-largefov_r38_voc12aug-pseudo.py
+# and configs/stage3/deeplabv3_r101-d8_voc12aug-pseudo.py.
+_base_ = [
+    '../_base_/models/spatial_bce_r38.py', '../_base_/datasets/voc12_aug.py',
+    '../_base_/default_runtime.py'
+]
+# mmpretrain provides RandAugment as an OpenMMLab transform
+custom_imports = dict(imports=['mmseg_hfpl', 'mmpretrain.datasets'], allow_failed_imports=False)
+image_size = (369, 369)
+# mmpretrain's 'timm_increasing' RandAugment policies, spelled out with the mmpretrain scope
+# (RandAugment builds its policies in the default mmseg scope, where they do not exist)
+rand_augment_policies = [
+    dict(type='mmpretrain.AutoContrast'),
+    dict(type='mmpretrain.Equalize'),
+    dict(type='mmpretrain.Invert'),
+    dict(type='mmpretrain.Rotate', magnitude_range=(0, 30)),
+    dict(type='mmpretrain.Posterize', magnitude_range=(4, 0)),
+    dict(type='mmpretrain.Solarize', magnitude_range=(256, 0)),
+    dict(type='mmpretrain.SolarizeAdd', magnitude_range=(0, 110)),
+    dict(type='mmpretrain.ColorTransform', magnitude_range=(0, 0.9)),
+    dict(type='mmpretrain.Contrast', magnitude_range=(0, 0.9)),
+    dict(type='mmpretrain.Brightness', magnitude_range=(0, 0.9)),
+    dict(type='mmpretrain.Sharpness', magnitude_range=(0, 0.9)),
+    dict(type='mmpretrain.Shear', magnitude_range=(0, 0.3), direction='horizontal'),
+    dict(type='mmpretrain.Shear', magnitude_range=(0, 0.3), direction='vertical'),
+    dict(type='mmpretrain.Translate', magnitude_range=(0, 0.45), direction='horizontal'),
+    dict(type='mmpretrain.Translate', magnitude_range=(0, 0.45), direction='vertical'),
+]
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=image_size, keep_ratio=False),
+    # the official code uses the `randaugment` PyPI package (2 ops per image); here mmpretrain's
+    dict(type='mmpretrain.RandAugment', policies=rand_augment_policies, num_policies=2,
+         magnitude_level=9, total_level=10, hparams=dict(pad_val=[124, 116, 104])),
+    dict(type='PackWSSSInputs'),
+]
+_train = dict(
+    type='WSSSVOCDataset',
+    data_root='data/VOCdevkit/VOC2012',
+    cls_label_file='cls_labels.npy',
+    pipeline=train_pipeline)
+train_dataloader = dict(
+    batch_size=12,
+    num_workers=8,
+    drop_last=True,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    dataset=dict(
+        type='ConcatDataset',
+        datasets=[
+            dict(**_train, ann_file='ImageSets/Segmentation/train.txt',
+                 data_prefix=dict(img_path='JPEGImages', seg_map_path='SegmentationClass')),
+            dict(**_train, ann_file='ImageSets/Segmentation/aug.txt',
+                 data_prefix=dict(img_path='JPEGImages', seg_map_path='SegmentationClassAug')),
+        ]))
+optim_wrapper = dict(
+    type='OptimWrapper',
+    optimizer=dict(type='SGD', lr=1e-3, momentum=0.9, weight_decay=5e-4),
+    clip_grad=None,
+    paramwise_cfg=dict(custom_keys={
+        'decode_head': dict(lr_mult=10.0),
+        'decode_head.temperature': dict(lr_mult=10.0, decay_mult=0.0),
+    }))
+param_scheduler = [
+    dict(type='PolyLR', power=0.9, eta_min=0.0, begin=0, end=20, by_epoch=True,
+         convert_to_iter_based=True)
+]
+train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=20, val_interval=20)
+val_cfg = dict(type='ValLoop')
+test_cfg = dict(type='TestLoop')
+log_processor = dict(by_epoch=True)
+default_hooks = dict(
+    timer=dict(type='IterTimerHook'),
+    logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=True),
+    param_scheduler=dict(type='ParamSchedulerHook'),
+    checkpoint=dict(type='CheckpointHook', by_epoch=True, interval=1, max_keep_ckpts=2),
+    sampler_seed=dict(type='DistSamplerSeedHook'),
+    visualization=dict(type='SegVisualizationHook'))
+# defaults of tools/make_pseudo_labels.py for this config: the official make_cam.py scales,
+# IRN relation labels at fg 0.60 / bg 0.25 (hfpl Sec. 5.1, "same as the original setting")
+pseudo_label_cfg = dict(scales=(1.0, 0.5, 1.5, 2.0), flip=True, ir_labels=(0.60, 0.25))

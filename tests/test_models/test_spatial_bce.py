@@ -1,0 +1,192 @@
+"""Spatial-BCE's head, foreground-ratio prior, iteration schedule and segmentor."""
+import math
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from mmengine.logging import MessageHub
+from mmengine.structures import PixelData
+from mmseg.registry import MODELS
+from mmseg.structures import SegDataSample
+
+from mmseg_hfpl.models.heads.spatial_bce_head import ForegroundPrior, in_threshold_phase
+from mmseg_hfpl.models.segmentors.spatial_bce import adaptive_thresholds, winner_max_norm
+
+
+def make_head(**kwargs):
+    cfg = dict(type='SpatialBCEHead', in_channels=64, channels=16, num_classes=6, in_index=0,
+               fg_prior=dict(default=0.25))
+    cfg.update(kwargs)
+    head = MODELS.build(cfg)
+    head.init_weights()
+    return head
+
+
+def samples(labels, names=('a', 'b')):
+    out = []
+    for name, label in zip(names, labels):
+        s = SegDataSample(metainfo=dict(img_path=f'/x/JPEGImages/{name}.jpg'))
+        s.gt_img_label = torch.tensor(label, dtype=torch.float32)
+        out.append(s)
+    return out
+
+
+def set_iter(i):
+    MessageHub.get_current_instance().update_info('iter', i)
+
+
+def test_full_size_head_shapes_and_init():
+    head = make_head(in_channels=4096, channels=128, num_classes=21)
+    assert head.mask_layer_downsample.weight.shape == (128, 4096, 1, 1)
+    assert len(head.fc_list) == 20
+    for fc in head.fc_list:  # 20 separate bias-free 1x1 heads, Xavier on (fan_in 128, fan_out 1)
+        assert fc.weight.shape == (1, 128, 1, 1) and fc.bias is None
+        assert fc.weight.abs().max() <= math.sqrt(6 / 129)
+    assert head.threshold.weight.shape == (20, 4096, 1, 1) and head.threshold.bias is None
+    assert head.threshold.weight.abs().max() <= math.sqrt(6 / (4096 + 20))
+    assert head.mask_layer_downsample.bias is None
+    torch.testing.assert_close(head.temperature.data, torch.full((20, ), math.log(10.0)))
+    assert not hasattr(head, 'conv_seg')
+
+
+def test_forward_scales_cams_by_the_temperature():
+    head = make_head()
+    with torch.no_grad():
+        head.temperature[:] = torch.log(torch.tensor([1., 2., 3., 4., 5.]))
+    x = torch.rand(2, 64, 5, 7)
+    out = head([x])
+    assert out['cam'].shape == out['logits'].shape == out['threshold'].shape == (2, 5, 5, 7)
+    expected_cam = torch.cat([fc(head.mask_layer_downsample(x)) for fc in head.fc_list], 1)
+    torch.testing.assert_close(out['cam'], expected_cam)
+    torch.testing.assert_close(out['logits'],
+                               out['cam'] * torch.tensor([1., 2., 3., 4., 5.]).view(1, 5, 1, 1))
+    torch.testing.assert_close(head.predict([x], [{}] * 2, {}), out['cam'])
+
+
+def test_iteration_schedule():
+    assert [in_threshold_phase(i) for i in (0, 79, 80, 99, 100, 179, 180, 1099)] == \
+        [False, False, True, True, False, False, True, True]
+    assert [in_threshold_phase(i, 4, 3) for i in range(8)] == [False, False, False, True] * 2
+
+
+def grads(head):
+    return {n: (p.grad is not None and bool(p.grad.abs().sum() > 0))
+            for n, p in head.named_parameters()}
+
+
+@pytest.mark.parametrize('iteration,threshold_phase', [(5, False), (85, True), (180, True)])
+def test_which_parameters_learn_in_each_part_of_the_cycle(iteration, threshold_phase):
+    torch.manual_seed(0)
+    head = make_head()
+    x = torch.rand(2, 64, 6, 6)
+    data = samples([[1, 0, 1, 0, 0], [0, 1, 0, 0, 0]])
+    set_iter(iteration)
+    try:
+        losses = head.loss([x], data, {})
+    finally:
+        set_iter(0)
+    assert losses['threshold_phase'].item() == float(threshold_phase)
+    losses['loss_sbce'].backward(retain_graph=True)
+    g = grads(head)
+    network = ['mask_layer_downsample.weight', 'fc_list.0.weight', 'fc_list.1.weight',
+               'temperature']
+    if threshold_phase:  # the spatial BCE trains only the threshold head
+        assert g['threshold.weight'] and not any(g[n] for n in network)
+    else:  # the spatial BCE trains the network, never the threshold head
+        assert not g['threshold.weight'] and all(g[n] for n in network)
+        assert g['fc_list.4.weight']  # class 5, absent in both images: the -log(1 - p) term
+    head.zero_grad(set_to_none=True)
+    losses['loss_kl'].backward()  # the KL term trains the network in every iteration
+    g = grads(head)
+    assert all(g[n] for n in ('mask_layer_downsample.weight', 'fc_list.0.weight',
+                              'temperature')) and not g['threshold.weight']
+
+
+def test_absent_classes_are_pushed_down_in_network_phase():
+    # the negative term -log(1 - p) reaches absent classes: its gradient raises no score
+    torch.manual_seed(0)
+    head = make_head()
+    x = torch.rand(1, 64, 4, 4)
+    set_iter(0)
+    out = head([x])
+    loss = head.loss_by_feat(out, samples([[1, 0, 0, 0, 0]], names=('a', )))['loss_sbce']
+    g = torch.autograd.grad(loss, out['logits'])[0]
+    # d(-log(1 - p))/dx = p / (B C N) > 0: gradient descent lowers every absent-class score
+    torch.testing.assert_close(g[0, 1:], torch.sigmoid(out['logits'][0, 1:]).detach() / 80)
+
+
+def test_foreground_prior_sources(tmp_path):
+    np.save(tmp_path / 'prior.npy', {'a': [0.1, 0.2, 0, 0, 0]})
+    label = np.zeros((4, 5), np.uint8)
+    label[:2, :2] = 1  # 4 of 20 pixels class 1 (index 0)
+    label[3, :] = 3  # 5 of 20 pixels class 3 (index 2)
+    label[2, 4] = 255
+    cv2.imwrite(str(tmp_path / 'b.png'), label)
+    prior = ForegroundPrior(5, file=str(tmp_path / 'prior.npy'), label_dir=str(tmp_path))
+    out = prior(samples([[1, 1, 0, 0, 0], [1, 0, 1, 0, 0]]))
+    torch.testing.assert_close(out, torch.tensor([[0.1, 0.2, 0, 0, 0], [0.2, 0, 0.25, 0, 0]]))
+    with pytest.raises(KeyError, match="'c'"):
+        prior(samples([[1, 0, 0, 0, 0]], names=('c', )))
+    assert ForegroundPrior(5, label_dir=str(tmp_path), default=0.3).ratios('c').tolist() == \
+        [0.3] * 5
+    np.save(tmp_path / 'bad.npy', {'a': [0.1, 0.2]})
+    with pytest.raises(ValueError, match='expected 5 ratios'):  # at the first lookup
+        ForegroundPrior(5, file=str(tmp_path / 'bad.npy')).ratios('a')
+    # the file is read lazily: building a model needs no prior file, training names it
+    missing = ForegroundPrior(5, file=str(tmp_path / 'missing.npy'))
+    with pytest.raises(FileNotFoundError, match='missing.npy'):
+        missing.ratios('a')
+    with pytest.raises(ValueError, match='fg_prior'):
+        ForegroundPrior(5)
+
+
+def test_adaptive_threshold_is_the_root_of_the_tempered_sigmoid():
+    thr = torch.tensor([0.5, -1.0]).view(1, 2, 1, 1).expand(1, 2, 3, 3)
+    temperature = torch.log(torch.tensor([10.0, 2.0]))
+    t = adaptive_thresholds(thr, temperature)[0]
+    a = torch.sigmoid(torch.tensor([0.5, -1.0]))
+    # official make_cam.transnpy: solve sigmoid(exp(T) x) = a, threshold = sigmoid(x)
+    x = torch.logit(t)
+    torch.testing.assert_close(torch.sigmoid(temperature.exp() * x), a)
+
+
+def test_winner_max_norm_by_hand():
+    prob = torch.tensor([[.8, .4, .2], [.6, .5, .1], [.9, .9, .9]]).view(1, 3, 1, 3)
+    label = torch.tensor([[1., 1., 0.]])
+    out = winner_max_norm(prob, label).view(3, 3)
+    # class 0 wins pixels 0 (.8 > .6) and 2 (.2 > .1); class 1 wins pixel 1 (.5 > .4)
+    expected = torch.tensor([[1., 0., .25], [0., 1., 0.], [0., 0., 0.]])
+    torch.testing.assert_close(out, expected, atol=1e-6, rtol=0)
+
+
+@pytest.mark.parametrize('mode', ['fixed', 'adaptive'])
+def test_predict_labels_with_fixed_or_learned_thresholds(mode, monkeypatch):
+    cfg = dict(
+        type='SpatialBCESegmentor',
+        data_preprocessor=dict(type='SegDataPreProcessor', size=(2, 4)),
+        backbone=dict(type='ResNet38d', base_channels=8, out_indices=(3, ), init_cfg=None),
+        decode_head=dict(type='SpatialBCEHead', in_channels=512, channels=8, num_classes=3,
+                         in_index=0, fg_prior=dict(default=0.1)),
+        test_cfg=dict(mode='whole', threshold=mode, bg_threshold=0.5))
+    model = MODELS.build(cfg).eval()
+    # sigmoid scores at the input size: class 0 wins the left half, class 1 the right half
+    prob = torch.tensor([[[.9, .6, .3, .2], [.9, .6, .3, .2]],
+                         [[.1, .1, .5, .2], [.1, .1, .5, .2]]])[None]
+    with torch.no_grad():
+        model.decode_head.temperature.zero_()  # exp(T) = 1: thresholds stay as learned
+    monkeypatch.setattr(model, 'extract_feat', lambda x: x)
+    thr = torch.logit(torch.tensor([0.5, 0.3])).view(1, 2, 1, 1).expand(1, 2, 2, 4)
+    monkeypatch.setattr(model.decode_head, 'forward',
+                        lambda x: dict(cam=torch.logit(prob), threshold=thr, logits=prob))
+    meta = dict(img_shape=(2, 4), ori_shape=(2, 4), pad_shape=(2, 4))
+    sample = SegDataSample(metainfo=meta)
+    sample.gt_img_label = torch.tensor([1., 1.])
+    sample.gt_sem_seg = PixelData(data=torch.zeros(1, 2, 4, dtype=torch.long))
+    out = model.predict(torch.zeros(1, 3, 2, 4), [sample])[0]
+    # winner max-norm: class 0 -> [1, .667, 0, 0] (max .9), class 1 -> [0, 0, 1, .4] (max .5)
+    if mode == 'fixed':  # bg 0.5: fg where the winner's normalised score > 0.5
+        expected = [0 + 1, 0 + 1, 1 + 1, 0]
+    else:  # class 0 over 0.5 (1 and .667), class 1 over 0.3 (1 and .4)
+        expected = [1, 1, 2, 2]
+    assert out.pred_sem_seg.data[0, 0].tolist() == expected

@@ -1,0 +1,101 @@
+"""The MCTformer-V2 configs through the real tools: the full-size VOC configs (DeiT-S, 20 class
+tokens) run a training iteration on a tiny VOC-layout dataset, the CPU-sized twins go
+train -> pseudo-labels -> J / F."""
+import glob
+import json
+import os
+import os.path as osp
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmseg.registry import MODELS
+from mmseg.structures import SegDataSample
+
+from .test_seam_configs import ROOT, run, tiny_voc  # noqa: F401  (fixture)
+
+
+def small_voc_options(root):
+    """The full-size config on two tiny images: 64-pixel crops, batch 2, fp32 (AMP needs a GPU)."""
+    opts = [f'val_dataloader.dataset.data_root={root}', f'test_dataloader.dataset.data_root={root}',
+            'train_dataloader.batch_size=2', 'train_dataloader.num_workers=0',
+            'train_dataloader.persistent_workers=False', 'val_dataloader.num_workers=0',
+            'val_dataloader.persistent_workers=False', 'model.backbone.init_cfg=None',
+            'model.data_preprocessor.size=(64,64)', 'train_cfg.max_epochs=1',
+            'optim_wrapper.type=OptimWrapper', 'default_hooks.checkpoint=None',
+            'default_hooks.logger.interval=1']
+    for i in (0, 1):
+        d = f'train_dataloader.dataset.datasets.{i}'
+        opts += [f'{d}.data_root={root}', f'{d}.pipeline.1.scale=64']
+    return opts
+
+
+@pytest.mark.parametrize('config,extra', [
+    ('configs/mctformer/mctformer-v2_deit-s_voc.py', ()),
+    ('configs/hfpl/mctformer_voc.py', ('decode.loss_isl', 'decode.loss_fsl')),
+])
+def test_full_size_voc_config_trains_an_iteration(tiny_voc, tmp_path, config, extra):  # noqa: F811
+    run(['tools/train.py', config, '--work-dir', str(tmp_path), '--cfg-options',
+         *small_voc_options(tiny_voc)])
+    log = open(glob.glob(str(tmp_path / '*' / '*.log'))[0]).read()
+    line = [ln for ln in log.splitlines() if 'Epoch(train)' in ln and 'loss:' in ln][-1]
+    for name in ('decode.loss_gap', 'decode.loss_cls_token', *extra):
+        assert f'{name}: ' in line, line
+    if not extra:
+        assert 'loss_isl' not in line and 'loss_fsl' not in line
+    # DeiT-S with 20 class tokens (+ 14x14 patch positions) and the 3x3 head to 20 classes
+    assert 'backbone.cls_token - torch.Size([1, 20, 384])' in log
+    assert 'backbone.pos_embed - torch.Size([1, 216, 384])' in log
+    assert 'backbone.blocks.11.attn.qkv.weight - torch.Size([1152, 384])' in log
+    assert 'decode_head.conv_seg.weight - torch.Size([20, 384, 3, 3])' in log
+
+
+def test_cpu_twin_trains_and_scores_pseudo_labels(synthetic_root, tmp_path):
+    config = 'configs/mctformer/mctformer-v2_vit-tiny_synthetic.py'
+    opts = [f'{k}.dataset.data_root={synthetic_root}'
+            for k in ('train_dataloader', 'val_dataloader', 'test_dataloader')]
+    opts += ['model.backbone.img_size=64', 'model.data_preprocessor.size=(64,64)',
+             'train_dataloader.dataset.pipeline.1.scale=(64,64)',
+             'train_dataloader.dataset.pipeline.2.crop_size=(64,64)',
+             'train_dataloader.batch_size=4']
+    for k in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        opts += [f'{k}.num_workers=0', f'{k}.persistent_workers=False']
+    train_opts = opts + ['train_cfg.max_iters=4', 'train_cfg.val_interval=4',
+                         'param_scheduler.0.end=4', 'default_hooks.checkpoint.interval=4',
+                         'default_hooks.logger.interval=1']
+    work = tmp_path / 'work'
+    log = run(['tools/train.py', config, '--work-dir', str(work), '--cfg-options', *train_opts])
+    assert 'J&F: ' in log  # validation scored the attention-fused CAM labels
+    line = [ln for ln in log.splitlines() if 'Iter(train)' in ln and 'loss:' in ln][-1]
+    assert 'decode.loss_gap: ' in line and 'decode.loss_cls_token: ' in line, line
+    out = tmp_path / 'pl'
+    run(['tools/make_pseudo_labels.py', config, str(work / 'iter_4.pth'), '--out', str(out),
+         '--cfg-options', *opts])
+    metrics = json.load(open(out / 'metrics.json'))
+    # scales (1.0 + flip), CRF alphas 1 / 12 and the AffinityNet labels come from the config
+    assert {'cam', 'crf_a1', 'crf_a12'} <= set(metrics)
+    for res in metrics.values():
+        if isinstance(res, dict) and 'J' in res:
+            assert 0 <= res['J'] <= 100 and 0 <= res['F'] <= 100
+    assert len(os.listdir(out / 'aff_label')) == 16
+    assert len(os.listdir(out / 'crf_a12')) == 16
+    manifest = json.load(open(out / 'cams' / 'manifest.json'))
+    assert manifest['scales'] == [1.0] and manifest['flip'] is True
+    assert manifest['crf_alphas'] == [1, 12]
+
+
+def test_hfpl_cpu_twin_adds_isl_and_fsl_to_the_twin():
+    """The add-on twin (in process: the tools are exercised above) trains with the twin's model
+    plus ISL and FSL on the patch CAM."""
+    base = Config.fromfile(osp.join(ROOT, 'configs/mctformer/mctformer-v2_vit-tiny_synthetic.py'))
+    cfg = Config.fromfile(osp.join(ROOT, 'configs/hfpl/mctformer_synthetic.py'))
+    assert cfg.model.backbone == base.model.backbone
+    assert cfg.pseudo_label_cfg == base.pseudo_label_cfg
+    model = MODELS.build(cfg.model).train()
+    sample = SegDataSample(metainfo=dict(img_shape=(112, 112)))
+    sample.gt_img_label = torch.tensor([1., 0., 0., 1., 0.])
+    losses = model.loss(torch.rand(1, 3, 112, 112) * 255, [sample])
+    assert {'decode.loss_gap', 'decode.loss_cls_token', 'decode.loss_isl',
+            'decode.loss_fsl'} <= set(losses)
+    fsl = [m for m in model.decode_head.loss_decode if m.loss_name == 'loss_fsl'][0]
+    assert fsl.upsample_factor == 4 and fsl.loss_weight == 0.1

@@ -1,0 +1,124 @@
+"""The Spatial-BCE configs through the real tools: the full-size VOC configs train on the tiny
+VOC layout (the baseline through both parts of the network / threshold cycle, epoch-based loop);
+the CPU twin runs phase 1 -> pseudo-labels (J / F, CRF labels, IRN labels) -> phase 2 from those
+CRF labels; every config carries the paper's thresholds."""
+import glob
+import json
+import os
+
+import numpy as np
+import pytest
+
+from .test_seam_configs import run, small_voc_options, tiny_voc  # noqa: F401  (fixture)
+
+
+def log_lines(work_dir):
+    log = open(glob.glob(str(work_dir / '*' / '*.log'))[0]).read()
+    return log, [ln for ln in log.splitlines() if '(train)' in ln and 'loss:' in ln]
+
+
+@pytest.mark.parametrize('config,extra,epochs', [
+    ('configs/spatial_bce/spatial-bce_r38_voc.py', (), 2),
+    ('configs/hfpl/spatial_bce_voc.py', ('decode.loss_isl', 'decode.loss_fsl'), 1),
+])
+def test_full_size_voc_config_trains_the_cycle(tiny_voc, tmp_path,  # noqa: F811
+                                               config, extra, epochs):
+    # the official phase-1 prior format: image name -> 20 foreground ratios
+    prior = tmp_path / 'voc12_init.npy'
+    ratios = np.zeros(20)
+    ratios[[6, 14]] = 0.25
+    np.save(prior, {'2007_000001': ratios, '2008_000002': ratios})
+    opts = [o for o in small_voc_options(tiny_voc) if '.pipeline.' not in o]
+    opts = [o.replace('max_epochs=1', f'max_epochs={epochs}') for o in opts]
+    for i in (0, 1):
+        opts.append(f'train_dataloader.dataset.datasets.{i}.pipeline.1.scale=(64,64)')
+    # one iteration per epoch: a 2-iteration cycle puts epoch 1 in the network part and
+    # epoch 2 in the threshold part (the hfpl config runs epoch 1 only, to save time)
+    opts += [f'model.decode_head.fg_prior.file={prior}', 'model.decode_head.cycle=2',
+             'model.decode_head.network_iters=1']
+    work = tmp_path / 'work'
+    run(['tools/train.py', config, '--work-dir', str(work), '--cfg-options', *opts])
+    log, lines = log_lines(work)
+    assert len(lines) == epochs, lines
+    for line, phase in zip(lines, ('0.0000', '1.0000')):
+        for name in ('decode.loss_sbce', 'decode.loss_kl', *extra):
+            assert f'{name}: ' in line, line
+        assert f'decode.threshold_phase: {phase}' in line, line
+    if not extra:
+        assert 'loss_isl' not in log and 'loss_fsl' not in log
+    # the full ResNet-38 conv6 (4096 channels) feeds the 128-channel mask layer, 20 class heads
+    assert 'decode_head.mask_layer_downsample.weight - torch.Size([128, 4096, 1, 1])' in log
+    assert 'decode_head.fc_list.19.weight - torch.Size([1, 128, 1, 1])' in log
+    assert 'decode_head.threshold.weight - torch.Size([20, 4096, 1, 1])' in log
+
+
+def twin_options(root):
+    opts = [f'{k}.dataset.data_root={root}'
+            for k in ('train_dataloader', 'val_dataloader', 'test_dataloader')]
+    opts += ['model.backbone.base_channels=8', 'model.decode_head.in_channels=512',
+             'model.data_preprocessor.size=(64,64)',
+             'train_dataloader.dataset.pipeline.1.scale=(64,64)', 'train_dataloader.batch_size=4']
+    for k in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        opts += [f'{k}.num_workers=0', f'{k}.persistent_workers=False']
+    return opts
+
+
+def train_opts(iters):
+    return [f'train_cfg.max_iters={iters}', f'train_cfg.val_interval={iters}',
+            f'param_scheduler.0.end={iters}', f'default_hooks.checkpoint.interval={iters}',
+            'default_hooks.logger.interval=1', 'model.decode_head.cycle=4',
+            'model.decode_head.network_iters=3']
+
+
+def test_cpu_twin_runs_two_phases_with_pseudo_labels(synthetic_root, tmp_path):
+    config = 'configs/spatial_bce/spatial-bce_r38tiny_synthetic.py'
+    opts = twin_options(synthetic_root)
+    p1 = tmp_path / 'p1'
+    out = run(['tools/train.py', config, '--work-dir', str(p1), '--cfg-options', *opts,
+               *train_opts(4)])
+    assert 'J&F: ' in out  # validation scored the pseudo-labels of SpatialBCESegmentor.predict
+    _, lines = log_lines(p1)  # the iteration-based loop: iterations 0-2 network, 3 threshold
+    phases = [ln.split('decode.threshold_phase: ')[1][:6] for ln in lines]
+    assert phases == ['0.0000', '0.0000', '0.0000', '1.0000'], phases
+    pl = tmp_path / 'p1_pl'
+    run(['tools/make_pseudo_labels.py', config, str(p1 / 'iter_4.pth'), '--out', str(pl),
+         '--scales', '1.0', '--label-crf', '--cfg-options', *opts])
+    metrics = json.load(open(pl / 'metrics.json'))
+    assert {'cam', 'crf_label'} <= set(metrics)
+    for res in metrics.values():
+        assert 0 <= res['J'] <= 100 and 0 <= res['F'] <= 100
+    manifest = json.load(open(pl / 'cams' / 'manifest.json'))
+    assert manifest['bg_threshold'] == pytest.approx(0.30)  # model test_cfg
+    assert len(os.listdir(pl / 'ir_label')) == 16  # pseudo_label_cfg ir_labels (0.60, 0.25)
+    # phase 2: phase 1's weights, prior = class shares of phase 1's CRF labels (no default:
+    # an image without a CRF label would stop the run)
+    p2 = tmp_path / 'p2'
+    run(['tools/train.py', config, '--work-dir', str(p2), '--cfg-options', *opts,
+         *train_opts(1), f'load_from={p1 / "iter_4.pth"}', 'model.decode_head.fg_prior.file=None',
+         'model.decode_head.fg_prior.default=None',
+         f'model.decode_head.fg_prior.label_dir={pl / "crf_label"}'])
+    log, lines = log_lines(p2)
+    assert 'Load checkpoint from' in log and len(lines) == 1
+
+
+@pytest.mark.parametrize('config,threshold,isl,fsl', [
+    ('configs/spatial_bce/spatial-bce_r38_voc.py', 0.30, False, False),
+    ('configs/hfpl/spatial_bce_voc.py', 0.40, True, True),
+    ('configs/hfpl/spatial_bce_voc_isl.py', 0.30, True, False),
+    ('configs/hfpl/spatial_bce_voc_fsl.py', 0.40, False, True),
+    ('configs/spatial_bce/spatial-bce_r38tiny_synthetic.py', 0.30, False, False),
+    ('configs/hfpl/spatial_bce_synthetic.py', 0.40, True, True),
+])
+def test_semantic_and_irn_thresholds_of_the_configs(config, threshold, isl, fsl):
+    """hfpl Sec. 5.1: IRN fg 0.60 / bg 0.25; semantic threshold 0.30 with ISL, 0.40 with FSL."""
+    from mmengine.config import Config
+    cfg = Config.fromfile(config)
+    bg = cfg.pseudo_label_cfg.get('bg_threshold', cfg.model.test_cfg.bg_threshold)
+    assert bg == pytest.approx(threshold) and cfg.model.test_cfg.bg_threshold == bg
+    assert tuple(cfg.pseudo_label_cfg.ir_labels) == (0.60, 0.25)
+    head = cfg.model.decode_head
+    assert bool(head.get('loss_isl')) == isl and bool(head.get('loss_fsl')) == fsl
+    if isl:
+        assert head.loss_isl.loss_weight == 0.2 and head.loss_isl.posterior == 'binomial'
+    if fsl:
+        assert head.loss_fsl.loss_weight == 1.0 and head.loss_fsl.gating == 'max_norm'
