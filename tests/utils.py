@@ -1,4 +1,4 @@
-"""Helpers shared by the tests that launch distributed CPU jobs."""
+"""Helpers shared by the tests that launch tools: distributed CPU jobs, CPU twins."""
 
 
 def retry_on_rank_abort(run_once):
@@ -9,3 +9,27 @@ def retry_on_rank_abort(run_once):
     if res.returncode != 0 and 'Signal 6 (SIGABRT)' in res.stdout + res.stderr:
         res = run_once(1)
     return res
+
+
+LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
+
+
+def twin_options(root, crop=True, extra=()):
+    """``--cfg-options`` that run a CPU twin config on the embedded dataset at ``root`` with
+    64x64 inputs (resize at pipeline index 1, crop at index 2 when ``crop``), batch 4 and no
+    loader workers."""
+    opts = [f'{k}.dataset.data_root={root}' for k in LOADERS]
+    opts += ['model.data_preprocessor.size=(64,64)',
+             'train_dataloader.dataset.pipeline.1.scale=(64,64)', 'train_dataloader.batch_size=4']
+    opts += ['train_dataloader.dataset.pipeline.2.crop_size=(64,64)'] if crop else []
+    for k in LOADERS:
+        opts += [f'{k}.num_workers=0', f'{k}.persistent_workers=False']
+    return opts + list(extra)
+
+
+def short_training_options(iters):
+    """Train ``iters`` iterations (poly schedule ending there), validate and save at the end,
+    log every iteration."""
+    return [f'train_cfg.max_iters={iters}', f'train_cfg.val_interval={iters}',
+            f'param_scheduler.0.end={iters}', f'default_hooks.checkpoint.interval={iters}',
+            'default_hooks.logger.interval=1']

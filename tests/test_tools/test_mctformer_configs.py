@@ -12,6 +12,7 @@ from mmengine.config import Config
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
+from ..utils import short_training_options, twin_options
 from .test_seam_configs import ROOT, run, tiny_voc  # noqa: F401  (fixture)
 
 
@@ -50,24 +51,19 @@ def test_full_size_voc_config_trains_an_iteration(tiny_voc, tmp_path, config, ex
     assert 'decode_head.conv_seg.weight - torch.Size([20, 384, 3, 3])' in log
 
 
-def test_cpu_twin_trains_and_scores_pseudo_labels(synthetic_root, tmp_path):
-    config = 'configs/mctformer/mctformer-v2_vit-tiny_synthetic.py'
-    opts = [f'{k}.dataset.data_root={synthetic_root}'
-            for k in ('train_dataloader', 'val_dataloader', 'test_dataloader')]
-    opts += ['model.backbone.img_size=64', 'model.data_preprocessor.size=(64,64)',
-             'train_dataloader.dataset.pipeline.1.scale=(64,64)',
-             'train_dataloader.dataset.pipeline.2.crop_size=(64,64)',
-             'train_dataloader.batch_size=4']
-    for k in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        opts += [f'{k}.num_workers=0', f'{k}.persistent_workers=False']
-    train_opts = opts + ['train_cfg.max_iters=4', 'train_cfg.val_interval=4',
-                         'param_scheduler.0.end=4', 'default_hooks.checkpoint.interval=4',
-                         'default_hooks.logger.interval=1']
+@pytest.mark.parametrize('config,extra', [
+    ('configs/mctformer/mctformer-v2_vit-tiny_synthetic.py', ()),
+    ('configs/hfpl/mctformer_synthetic.py', ('decode.loss_isl', 'decode.loss_fsl')),
+])
+def test_cpu_twin_trains_and_scores_pseudo_labels(synthetic_root, tmp_path, config, extra):
+    opts = twin_options(synthetic_root, extra=['model.backbone.img_size=64'])
+    train_opts = opts + short_training_options(4)
     work = tmp_path / 'work'
     log = run(['tools/train.py', config, '--work-dir', str(work), '--cfg-options', *train_opts])
     assert 'J&F: ' in log  # validation scored the attention-fused CAM labels
     line = [ln for ln in log.splitlines() if 'Iter(train)' in ln and 'loss:' in ln][-1]
-    assert 'decode.loss_gap: ' in line and 'decode.loss_cls_token: ' in line, line
+    for name in ('decode.loss_gap', 'decode.loss_cls_token', *extra):
+        assert f'{name}: ' in line, line
     out = tmp_path / 'pl'
     run(['tools/make_pseudo_labels.py', config, str(work / 'iter_4.pth'), '--out', str(out),
          '--cfg-options', *opts])
@@ -85,8 +81,8 @@ def test_cpu_twin_trains_and_scores_pseudo_labels(synthetic_root, tmp_path):
 
 
 def test_hfpl_cpu_twin_adds_isl_and_fsl_to_the_twin():
-    """The add-on twin (in process: the tools are exercised above) trains with the twin's model
-    plus ISL and FSL on the patch CAM."""
+    """The add-on twin has the twin's model plus ISL and FSL on the patch CAM (x4, eq. 16's
+    lambda 0.02, FSL x0.1)."""
     base = Config.fromfile(osp.join(ROOT, 'configs/mctformer/mctformer-v2_vit-tiny_synthetic.py'))
     cfg = Config.fromfile(osp.join(ROOT, 'configs/hfpl/mctformer_synthetic.py'))
     assert cfg.model.backbone == base.model.backbone
@@ -99,3 +95,6 @@ def test_hfpl_cpu_twin_adds_isl_and_fsl_to_the_twin():
             'decode.loss_fsl'} <= set(losses)
     fsl = [m for m in model.decode_head.loss_decode if m.loss_name == 'loss_fsl'][0]
     assert fsl.upsample_factor == 4 and fsl.loss_weight == 0.1
+    isl = [m for m in model.decode_head.loss_decode if m.loss_name == 'loss_isl'][0]
+    gap = [m for m in model.decode_head.loss_decode if m.loss_name == 'loss_gap'][0]
+    assert isl.loss_weight == pytest.approx(0.02) and gap.loss_weight == pytest.approx(0.98)

@@ -20,7 +20,7 @@ from PIL import Image
 
 from mmseg_hfpl.pseudo_labels import load_cams
 from mmseg_hfpl.pseudo_labels.pmm import ppmg_labels
-
+from ..utils import twin_options
 from .test_seam_configs import run, small_voc_options, tiny_voc  # noqa: F401  (fixture)
 
 
@@ -110,15 +110,9 @@ def test_pspnet_puf_config_builds_and_back_propagates():
 def test_cpu_twin_cams_to_ppmg_scores(synthetic_root, tmp_path):
     # the hfpl twin (PMM's recipe + ISL/FSL); the plain twin differs only by the two losses
     config = 'configs/hfpl/pmm_synthetic.py'
-    opts = [f'{k}.dataset.data_root={synthetic_root}'
-            for k in ('train_dataloader', 'val_dataloader', 'test_dataloader')]
-    opts += ['model.backbone.base_channels=8', 'model.decode_head.in_channels=(64,128,512)',
-             'model.decode_head.channels=512', 'model.data_preprocessor.size=(64,64)',
-             'train_dataloader.dataset.pipeline.1.scale=(64,64)',
-             'train_dataloader.dataset.pipeline.2.crop_size=(64,64)',
-             'train_dataloader.batch_size=4']
-    for k in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        opts += [f'{k}.num_workers=0', f'{k}.persistent_workers=False']
+    opts = twin_options(synthetic_root, extra=[
+        'model.backbone.base_channels=8', 'model.decode_head.in_channels=(64,128,512)',
+        'model.decode_head.channels=512'])
     work = tmp_path / 'work'
     log = run(['tools/train.py', config, '--work-dir', str(work), '--cfg-options', *opts,
                'train_cfg.max_iters=4', 'train_cfg.val_interval=100', 'param_scheduler.0.end=4',

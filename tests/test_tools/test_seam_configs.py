@@ -11,6 +11,8 @@ import cv2
 import numpy as np
 import pytest
 
+from ..utils import short_training_options, twin_options
+
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
@@ -82,18 +84,10 @@ def test_full_size_voc_config_trains_an_iteration(tiny_voc, tmp_path, config, ex
     ('configs/hfpl/seam_synthetic.py', (1, 24)),
 ])
 def test_cpu_twin_trains_and_scores_pseudo_labels(synthetic_root, tmp_path, config, alphas):
-    opts = [f'{k}.dataset.data_root={synthetic_root}'
-            for k in ('train_dataloader', 'val_dataloader', 'test_dataloader')]
-    opts += ['model.backbone.base_channels=8', 'model.decode_head.in_channels=(64,128,512)',
-             'model.decode_head.channels=512', 'model.data_preprocessor.size=(64,64)',
-             'train_dataloader.dataset.pipeline.1.scale=(64,64)',
-             'train_dataloader.dataset.pipeline.2.crop_size=(64,64)',
-             'train_dataloader.batch_size=4']
-    for k in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        opts += [f'{k}.num_workers=0', f'{k}.persistent_workers=False']
-    train_opts = opts + ['train_cfg.max_iters=4', 'train_cfg.val_interval=4',
-                         'param_scheduler.0.end=4', 'default_hooks.checkpoint.interval=4',
-                         'default_hooks.logger.interval=1']
+    opts = twin_options(synthetic_root, extra=[
+        'model.backbone.base_channels=8', 'model.decode_head.in_channels=(64,128,512)',
+        'model.decode_head.channels=512'])
+    train_opts = opts + short_training_options(4)
     work = tmp_path / 'work'
     log = run(['tools/train.py', config, '--work-dir', str(work), '--cfg-options', *train_opts])
     assert 'J&F: ' in log  # validation scored the PCM-refined CAM labels

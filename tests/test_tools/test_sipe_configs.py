@@ -5,6 +5,7 @@ import os
 import numpy as np
 import pytest
 
+from ..utils import short_training_options, twin_options
 from .test_seam_configs import run, tiny_voc  # noqa: F401  (fixture)
 
 
@@ -43,17 +44,8 @@ def test_full_size_sipe_config_trains_an_iteration(tiny_voc, tmp_path, config, e
 @pytest.mark.parametrize('config', ['configs/sipe/sipe_r18tiny_synthetic.py',
                                     'configs/hfpl/sipe_synthetic.py'])
 def test_sipe_twin_trains_and_scores_pseudo_labels(synthetic_root, tmp_path, config):
-    opts = [f'{k}.dataset.data_root={synthetic_root}'
-            for k in ('train_dataloader', 'val_dataloader', 'test_dataloader')]
-    opts += ['model.data_preprocessor.size=(64,64)',
-             'train_dataloader.dataset.pipeline.1.scale=(64,64)',
-             'train_dataloader.dataset.pipeline.2.crop_size=(64,64)',
-             'train_dataloader.batch_size=4']
-    for k in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        opts += [f'{k}.num_workers=0', f'{k}.persistent_workers=False']
-    train_opts = opts + ['train_cfg.max_iters=4', 'train_cfg.val_interval=4',
-                         'param_scheduler.0.end=4', 'default_hooks.checkpoint.interval=4',
-                         'default_hooks.logger.interval=1']
+    opts = twin_options(synthetic_root)
+    train_opts = opts + short_training_options(4)
     work = tmp_path / 'work'
     log = run(['tools/train.py', config, '--work-dir', str(work), '--cfg-options', *train_opts])
     assert 'decode.loss_gsc: ' in log and 'J&F: ' in log

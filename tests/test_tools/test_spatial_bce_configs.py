@@ -9,6 +9,7 @@ import os
 import numpy as np
 import pytest
 
+from ..utils import short_training_options, twin_options
 from .test_seam_configs import run, small_voc_options, tiny_voc  # noqa: F401  (fixture)
 
 
@@ -52,27 +53,15 @@ def test_full_size_voc_config_trains_the_cycle(tiny_voc, tmp_path,  # noqa: F811
     assert 'decode_head.threshold.weight - torch.Size([20, 4096, 1, 1])' in log
 
 
-def twin_options(root):
-    opts = [f'{k}.dataset.data_root={root}'
-            for k in ('train_dataloader', 'val_dataloader', 'test_dataloader')]
-    opts += ['model.backbone.base_channels=8', 'model.decode_head.in_channels=512',
-             'model.data_preprocessor.size=(64,64)',
-             'train_dataloader.dataset.pipeline.1.scale=(64,64)', 'train_dataloader.batch_size=4']
-    for k in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        opts += [f'{k}.num_workers=0', f'{k}.persistent_workers=False']
-    return opts
-
-
 def train_opts(iters):
-    return [f'train_cfg.max_iters={iters}', f'train_cfg.val_interval={iters}',
-            f'param_scheduler.0.end={iters}', f'default_hooks.checkpoint.interval={iters}',
-            'default_hooks.logger.interval=1', 'model.decode_head.cycle=4',
-            'model.decode_head.network_iters=3']
+    return short_training_options(iters) + ['model.decode_head.cycle=4',
+                                            'model.decode_head.network_iters=3']
 
 
 def test_cpu_twin_runs_two_phases_with_pseudo_labels(synthetic_root, tmp_path):
     config = 'configs/spatial_bce/spatial-bce_r38tiny_synthetic.py'
-    opts = twin_options(synthetic_root)
+    opts = twin_options(synthetic_root, crop=False, extra=[
+        'model.backbone.base_channels=8', 'model.decode_head.in_channels=512'])
     p1 = tmp_path / 'p1'
     out = run(['tools/train.py', config, '--work-dir', str(p1), '--cfg-options', *opts,
                *train_opts(4)])
@@ -99,6 +88,26 @@ def test_cpu_twin_runs_two_phases_with_pseudo_labels(synthetic_root, tmp_path):
          f'model.decode_head.fg_prior.label_dir={pl / "crf_label"}'])
     log, lines = log_lines(p2)
     assert 'Load checkpoint from' in log and len(lines) == 1
+
+
+def test_hfpl_cpu_twin_trains_and_scores_pseudo_labels(synthetic_root, tmp_path):
+    config = 'configs/hfpl/spatial_bce_synthetic.py'
+    opts = twin_options(synthetic_root, crop=False, extra=[
+        'model.backbone.base_channels=8', 'model.decode_head.in_channels=512'])
+    work = tmp_path / 'work'
+    out = run(['tools/train.py', config, '--work-dir', str(work), '--cfg-options', *opts,
+               *train_opts(4)])
+    assert 'J&F: ' in out
+    _, lines = log_lines(work)
+    for name in ('decode.loss_sbce', 'decode.loss_kl', 'decode.loss_isl', 'decode.loss_fsl'):
+        assert all(f'{name}: ' in ln for ln in lines), lines
+    pl = tmp_path / 'pl'
+    run(['tools/make_pseudo_labels.py', config, str(work / 'iter_4.pth'), '--out', str(pl),
+         '--scales', '1.0', '--cfg-options', *opts])
+    metrics = json.load(open(pl / 'metrics.json'))
+    assert 0 <= metrics['cam']['J'] <= 100 and 0 <= metrics['cam']['F'] <= 100
+    manifest = json.load(open(pl / 'cams' / 'manifest.json'))
+    assert manifest['bg_threshold'] == pytest.approx(0.40)  # with FSL (hfpl Sec. 5.1)
 
 
 @pytest.mark.parametrize('config,threshold,isl,fsl', [
