@@ -1,5 +1,7 @@
 import os.path as osp
 
+import cv2
+import numpy as np
 import pytest
 from mmengine.registry import init_default_scope
 
@@ -32,3 +34,28 @@ def tiny_checkpoint(synthetic_root, tmp_path_factory):
                          text=True, timeout=600)
     assert res.returncode == 0, res.stderr[-3000:]
     return str(work / 'iter_4.pth')
+
+
+@pytest.fixture(scope='session')
+def tiny_voc(tmp_path_factory):
+    """Two 80x60 images in the VOC 2012 + SBD layout with PSA's cls_labels.npy (the full-size
+    VOC configs train an iteration on it)."""
+    root = tmp_path_factory.mktemp('VOC2012')
+    for d in ('JPEGImages', 'SegmentationClass', 'SegmentationClassAug', 'ImageSets/Segmentation'):
+        (root / d).mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    labels = {}
+    for name, cls in (('2007_000001', 15), ('2008_000002', 7)):
+        img = rng.integers(0, 255, (60, 80, 3), dtype=np.uint8)
+        mask = np.zeros((60, 80), np.uint8)
+        mask[10:40, 20:60] = cls
+        cv2.imwrite(str(root / 'JPEGImages' / f'{name}.jpg'), img)
+        for d in ('SegmentationClass', 'SegmentationClassAug'):
+            cv2.imwrite(str(root / d / f'{name}.png'), mask)
+        vec = np.zeros(20, np.float32)
+        vec[cls - 1] = 1
+        labels[name] = vec
+    (root / 'ImageSets/Segmentation/train.txt').write_text('2007_000001\n')
+    (root / 'ImageSets/Segmentation/aug.txt').write_text('2008_000002\n')
+    np.save(root / 'cls_labels.npy', labels)
+    return str(root)

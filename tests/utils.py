@@ -1,4 +1,5 @@
 """Helpers shared by the tests that launch tools: distributed CPU jobs, CPU twins."""
+import glob
 
 
 def retry_on_rank_abort(run_once):
@@ -33,3 +34,10 @@ def short_training_options(iters):
     return [f'train_cfg.max_iters={iters}', f'train_cfg.val_interval={iters}',
             f'param_scheduler.0.end={iters}', f'default_hooks.checkpoint.interval={iters}',
             'default_hooks.logger.interval=1']
+
+
+def train_log(work_dir):
+    """(log text, training lines with losses) of the run that ``tools/train.py`` wrote to
+    ``work_dir`` (a pathlib.Path)."""
+    log = open(glob.glob(str(work_dir / '*' / '*.log'))[0]).read()
+    return log, [ln for ln in log.splitlines() if '(train)' in ln and 'loss:' in ln]

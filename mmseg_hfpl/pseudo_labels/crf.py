@@ -19,12 +19,15 @@ def crf_probabilities(image_rgb: np.ndarray,
                       probs: np.ndarray,
                       iterations: int = 10,
                       gaussian: Sequence[float] = (3, 3),
-                      bilateral: Sequence[float] = (80, 13, 10)) -> np.ndarray:
+                      bilateral: Sequence[float] = (80, 13, 10),
+                      normalise: bool = True) -> np.ndarray:
     """Mean-field dense CRF on score maps, PSA / SEAM style (``crf_inference``).
 
     Args:
         image_rgb: (H, W, 3) uint8 RGB image.
-        probs: (N, H, W) non-negative scores, one map per label (normalised inside).
+        probs: (N, H, W) non-negative scores, one map per label (normalised inside unless
+            ``normalise=False``: then the unary is ``-log(clip(score, 1e-5))`` of the raw
+            scores, as PMM's ``crf_inference``).
         gaussian: (sxy, compat) of the smoothness kernel. bilateral: (sxy, srgb, compat).
 
     Returns:
@@ -33,8 +36,10 @@ def crf_probabilities(image_rgb: np.ndarray,
     dcrf, unary_from_softmax, _ = _dense_crf()
     n, h, w = probs.shape
     d = dcrf.DenseCRF2D(w, h, n)
-    probs = np.maximum(probs.astype(np.float32), 1e-8)
-    probs = probs / probs.sum(axis=0, keepdims=True)
+    probs = probs.astype(np.float32)
+    if normalise:
+        probs = np.maximum(probs, 1e-8)
+        probs = probs / probs.sum(axis=0, keepdims=True)
     d.setUnaryEnergy(np.ascontiguousarray(unary_from_softmax(probs)))
     d.addPairwiseGaussian(sxy=gaussian[0], compat=gaussian[1])
     d.addPairwiseBilateral(sxy=bilateral[0], srgb=bilateral[1],

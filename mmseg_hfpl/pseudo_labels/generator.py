@@ -288,7 +288,7 @@ def write_pseudo_labels(task) -> None:
         low, high = min(cfg['crf_alphas']), max(cfg['crf_alphas'])
         makers['aff_label'] = lambda: affinity_training_labels(made(f'crf_a{low:g}'),
                                                                made(f'crf_a{high:g}'))
-    if cfg.get('ppmg') is not None:
+    if cfg['ppmg'] is not None:
         makers['ppmg'] = lambda: ppmg_labels(image_rgb, cams, classes, **cfg['ppmg'])
     if cfg['ir_labels'] is not None:
         makers['ir_label'] = lambda: ir_training_labels(image_rgb, cams, classes,

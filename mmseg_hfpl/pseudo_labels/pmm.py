@@ -10,7 +10,8 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from .crf import _dense_crf
+from .cam_inference import split_background
+from .crf import crf_probabilities
 
 # PMM's ``crf_inference`` in refine_cam.py: 10 iterations, Gaussian kernel sxy 3 with compat 10
 # (not SEAM's 3), bilateral sxy 80, srgb 13, compat 10.
@@ -21,16 +22,10 @@ def pmm_crf(image_rgb: np.ndarray, scores: np.ndarray, iterations: int = 10,
             gaussian: Sequence[float] = (3, 10),
             bilateral: Sequence[float] = (80, 13, 10)) -> np.ndarray:
     """PMM's ``crf_inference``: unary ``-log(clip(score, 1e-5, 1))`` of the *unnormalised*
-    scores (N, H, W) (unlike :func:`crf_probabilities`, which normalises them first; the two
-    differ where a score is clipped), returns the (N, H, W) marginals."""
-    dcrf, unary_from_softmax, _ = _dense_crf()
-    n, h, w = scores.shape
-    d = dcrf.DenseCRF2D(w, h, n)
-    d.setUnaryEnergy(np.ascontiguousarray(unary_from_softmax(scores.astype(np.float32))))
-    d.addPairwiseGaussian(sxy=gaussian[0], compat=gaussian[1])
-    d.addPairwiseBilateral(sxy=bilateral[0], srgb=bilateral[1],
-                           rgbim=np.ascontiguousarray(image_rgb), compat=bilateral[2])
-    return np.asarray(d.inference(iterations), np.float32).reshape(n, h, w)
+    scores (N, H, W) (unlike the default of :func:`crf_probabilities`, which normalises them
+    first; the two differ where a score is clipped), returns the (N, H, W) marginals."""
+    return crf_probabilities(image_rgb, scores, iterations, gaussian, bilateral,
+                             normalise=False)
 
 
 def _check_cam(cam: np.ndarray) -> np.ndarray:
@@ -96,8 +91,7 @@ def ppmg_labels(image_rgb: np.ndarray,
     if image_rgb.shape[:2] != cams.shape[1:] or image_rgb.ndim != 3:
         raise ValueError(f'image_rgb {image_rgb.shape} must be (H, W, 3) with (H, W) = the CAM '
                          f'size {cams.shape[1:]}')
-    if len(classes) and classes[0] == 0:
-        cams, classes = cams[1:], classes[1:]
+    _, cams, classes = split_background(cams, classes)
     if np.any(classes < 1) or np.any(classes > 255):
         raise ValueError(f'classes must be foreground indices in 1..255, got {classes.tolist()}')
     crf_cfg = dict(PMM_CRF_CFG, **(crf_cfg or {}))

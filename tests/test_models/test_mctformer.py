@@ -9,7 +9,7 @@ from mmseg.structures import SegDataSample
 
 from mmseg_hfpl.losses.functional import (importance_sampling_loss, max_norm,
                                           pairwise_feature_similarity)
-from mmseg_hfpl.models.backbones.mct_vit import MCTViT, convert_deit_state_dict
+from mmseg_hfpl.models.backbones.mct_vit import convert_deit_state_dict
 from mmseg_hfpl.models.segmentors.mctformer import (fused_class_attention,
                                                     head_averaged_attention, min_max_normalise,
                                                     patch_affinity_refine)

@@ -1,7 +1,6 @@
 """The MCTformer-V2 configs through the real tools: the full-size VOC configs (DeiT-S, 20 class
 tokens) run a training iteration on a tiny VOC-layout dataset, the CPU-sized twins go
 train -> pseudo-labels -> J / F."""
-import glob
 import json
 import os
 import os.path as osp
@@ -12,8 +11,8 @@ from mmengine.config import Config
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
-from ..utils import short_training_options, twin_options
-from .test_seam_configs import ROOT, run, tiny_voc  # noqa: F401  (fixture)
+from ..utils import short_training_options, train_log, twin_options
+from .test_seam_configs import ROOT, run
 
 
 def small_voc_options(root):
@@ -35,11 +34,11 @@ def small_voc_options(root):
     ('configs/mctformer/mctformer-v2_deit-s_voc.py', ()),
     ('configs/hfpl/mctformer_voc.py', ('decode.loss_isl', 'decode.loss_fsl')),
 ])
-def test_full_size_voc_config_trains_an_iteration(tiny_voc, tmp_path, config, extra):  # noqa: F811
+def test_full_size_voc_config_trains_an_iteration(tiny_voc, tmp_path, config, extra):
     run(['tools/train.py', config, '--work-dir', str(tmp_path), '--cfg-options',
          *small_voc_options(tiny_voc)])
-    log = open(glob.glob(str(tmp_path / '*' / '*.log'))[0]).read()
-    line = [ln for ln in log.splitlines() if 'Epoch(train)' in ln and 'loss:' in ln][-1]
+    log, lines = train_log(tmp_path)
+    line = lines[-1]
     for name in ('decode.loss_gap', 'decode.loss_cls_token', *extra):
         assert f'{name}: ' in line, line
     if not extra:

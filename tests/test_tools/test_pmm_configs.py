@@ -2,14 +2,12 @@
 layout through tools/train.py, the PSPNet + PUF segmentation model is built from its config and
 back-propagates its loss on masks, and the CPU twin (with the hfpl add-on) goes through the real
 tools train -> CAMs -> PPMG masks (tools/make_pseudo_labels.py) -> J / F."""
-import glob
 import json
 import os
 import os.path as osp
 
 import cv2
 import numpy as np
-import pytest
 import torch
 import torch.nn.functional as F
 from mmengine.config import Config
@@ -20,13 +18,8 @@ from PIL import Image
 
 from mmseg_hfpl.pseudo_labels import load_cams
 from mmseg_hfpl.pseudo_labels.pmm import ppmg_labels
-from ..utils import twin_options
-from .test_seam_configs import run, small_voc_options, tiny_voc  # noqa: F401  (fixture)
-
-
-def last_train_line(work_dir):
-    log = open(glob.glob(str(work_dir / '*' / '*.log'))[0]).read()
-    return log, [ln for ln in log.splitlines() if '(train)' in ln and 'loss:' in ln][-1]
+from ..utils import train_log, twin_options
+from .test_seam_configs import run, small_voc_options
 
 
 def test_stage_a_configs_state_pmm_recipe():
@@ -49,11 +42,12 @@ def test_stage_a_configs_state_pmm_recipe():
     assert twin.train_cfg.max_iters == 500 and twin.param_scheduler[0].end == 500
 
 
-def test_stage_a_trains_an_iteration(tiny_voc, tmp_path):  # noqa: F811
+def test_stage_a_trains_an_iteration(tiny_voc, tmp_path):
     # (the add-on's ISL / FSL terms run in the CPU twin below; same head, same losses)
     run(['tools/train.py', 'configs/pmm/pmm-a_r38_voc.py', '--work-dir', str(tmp_path),
          '--cfg-options', *small_voc_options(tiny_voc)])
-    log, line = last_train_line(tmp_path)
+    log, lines = train_log(tmp_path)
+    line = lines[-1]
     for name in ('decode.loss_gap', 'decode.loss_rvmin', 'decode.loss_er', 'decode.loss_ecr'):
         assert f'{name}: ' in line, line
     assert 'lr: 2.0000e-02' in line  # PMM's base lr (SEAM: 1e-2), first iteration of the poly

@@ -1,17 +1,14 @@
 """The SEAM configs through the real tools: the full-size VOC configs run a training iteration
 on a tiny VOC-layout dataset, the CPU-sized twins go train -> pseudo-labels -> J / F."""
-import glob
 import json
 import os
 import os.path as osp
 import subprocess
 import sys
 
-import cv2
-import numpy as np
 import pytest
 
-from ..utils import short_training_options, twin_options
+from ..utils import short_training_options, train_log, twin_options
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
@@ -21,30 +18,6 @@ def run(args, timeout=900):
                          timeout=timeout)
     assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-4000:]
     return res.stdout + res.stderr
-
-
-@pytest.fixture(scope='module')
-def tiny_voc(tmp_path_factory):
-    """Two 80x60 images in the VOC 2012 + SBD layout with PSA's cls_labels.npy."""
-    root = tmp_path_factory.mktemp('VOC2012')
-    for d in ('JPEGImages', 'SegmentationClass', 'SegmentationClassAug', 'ImageSets/Segmentation'):
-        os.makedirs(root / d)
-    rng = np.random.default_rng(0)
-    labels = {}
-    for name, cls in (('2007_000001', 15), ('2008_000002', 7)):
-        img = rng.integers(0, 255, (60, 80, 3), dtype=np.uint8)
-        mask = np.zeros((60, 80), np.uint8)
-        mask[10:40, 20:60] = cls
-        cv2.imwrite(str(root / 'JPEGImages' / f'{name}.jpg'), img)
-        for d in ('SegmentationClass', 'SegmentationClassAug'):
-            cv2.imwrite(str(root / d / f'{name}.png'), mask)
-        vec = np.zeros(20, np.float32)
-        vec[cls - 1] = 1
-        labels[name] = vec
-    (root / 'ImageSets/Segmentation/train.txt').write_text('2007_000001\n')
-    (root / 'ImageSets/Segmentation/aug.txt').write_text('2008_000002\n')
-    np.save(root / 'cls_labels.npy', labels)
-    return str(root)
 
 
 def small_voc_options(root):
@@ -68,8 +41,8 @@ def small_voc_options(root):
 def test_full_size_voc_config_trains_an_iteration(tiny_voc, tmp_path, config, extra):
     run(['tools/train.py', config, '--work-dir', str(tmp_path), '--cfg-options',
          *small_voc_options(tiny_voc)])
-    log = open(glob.glob(str(tmp_path / '*' / '*.log'))[0]).read()
-    line = [ln for ln in log.splitlines() if 'Epoch(train)' in ln and 'loss:' in ln][-1]
+    log, lines = train_log(tmp_path)
+    line = lines[-1]
     for name in ('decode.loss_gap', 'decode.loss_rvmin', 'decode.loss_er', 'decode.loss_ecr',
                  *extra):
         assert f'{name}: ' in line, line

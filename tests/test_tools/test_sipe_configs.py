@@ -1,12 +1,11 @@
-import glob
 import json
 import os
 
 import numpy as np
 import pytest
 
-from ..utils import short_training_options, twin_options
-from .test_seam_configs import run, tiny_voc  # noqa: F401  (fixture)
+from ..utils import short_training_options, train_log, twin_options
+from .test_seam_configs import run
 
 
 def sipe_voc_options(root):
@@ -27,11 +26,11 @@ def sipe_voc_options(root):
     ('configs/sipe/sipe_r50_voc.py', ()),
     ('configs/hfpl/sipe_voc.py', ('decode.loss_isl', 'decode.loss_fsl')),
 ])
-def test_full_size_sipe_config_trains_an_iteration(tiny_voc, tmp_path, config, extra):  # noqa: F811
+def test_full_size_sipe_config_trains_an_iteration(tiny_voc, tmp_path, config, extra):
     run(['tools/train.py', config, '--work-dir', str(tmp_path), '--cfg-options',
          *sipe_voc_options(tiny_voc)])
-    log = open(glob.glob(str(tmp_path / '*' / '*.log'))[0]).read()
-    line = [ln for ln in log.splitlines() if 'Epoch(train)' in ln and 'loss:' in ln][-1]
+    log, lines = train_log(tmp_path)
+    line = lines[-1]
     for name in ('decode.loss_gap', 'decode.loss_gsc', 'grad_norm', *extra):
         assert f'{name}: ' in line, line
     if not extra:

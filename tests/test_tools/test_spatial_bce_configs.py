@@ -2,27 +2,21 @@
 VOC layout (the baseline through both parts of the network / threshold cycle, epoch-based loop);
 the CPU twin runs phase 1 -> pseudo-labels (J / F, CRF labels, IRN labels) -> phase 2 from those
 CRF labels; every config carries the paper's thresholds."""
-import glob
 import json
 import os
 
 import numpy as np
 import pytest
 
-from ..utils import short_training_options, twin_options
-from .test_seam_configs import run, small_voc_options, tiny_voc  # noqa: F401  (fixture)
-
-
-def log_lines(work_dir):
-    log = open(glob.glob(str(work_dir / '*' / '*.log'))[0]).read()
-    return log, [ln for ln in log.splitlines() if '(train)' in ln and 'loss:' in ln]
+from ..utils import short_training_options, train_log, twin_options
+from .test_seam_configs import run, small_voc_options
 
 
 @pytest.mark.parametrize('config,extra,epochs', [
     ('configs/spatial_bce/spatial-bce_r38_voc.py', (), 2),
     ('configs/hfpl/spatial_bce_voc.py', ('decode.loss_isl', 'decode.loss_fsl'), 1),
 ])
-def test_full_size_voc_config_trains_the_cycle(tiny_voc, tmp_path,  # noqa: F811
+def test_full_size_voc_config_trains_the_cycle(tiny_voc, tmp_path,
                                                config, extra, epochs):
     # the official phase-1 prior format: image name -> 20 foreground ratios
     prior = tmp_path / 'voc12_init.npy'
@@ -39,7 +33,7 @@ def test_full_size_voc_config_trains_the_cycle(tiny_voc, tmp_path,  # noqa: F811
              'model.decode_head.network_iters=1']
     work = tmp_path / 'work'
     run(['tools/train.py', config, '--work-dir', str(work), '--cfg-options', *opts])
-    log, lines = log_lines(work)
+    log, lines = train_log(work)
     assert len(lines) == epochs, lines
     for line, phase in zip(lines, ('0.0000', '1.0000')):
         for name in ('decode.loss_sbce', 'decode.loss_kl', *extra):
@@ -66,7 +60,7 @@ def test_cpu_twin_runs_two_phases_with_pseudo_labels(synthetic_root, tmp_path):
     out = run(['tools/train.py', config, '--work-dir', str(p1), '--cfg-options', *opts,
                *train_opts(4)])
     assert 'J&F: ' in out  # validation scored the pseudo-labels of SpatialBCESegmentor.predict
-    _, lines = log_lines(p1)  # the iteration-based loop: iterations 0-2 network, 3 threshold
+    _, lines = train_log(p1)  # the iteration-based loop: iterations 0-2 network, 3 threshold
     phases = [ln.split('decode.threshold_phase: ')[1][:6] for ln in lines]
     assert phases == ['0.0000', '0.0000', '0.0000', '1.0000'], phases
     pl = tmp_path / 'p1_pl'
@@ -86,7 +80,7 @@ def test_cpu_twin_runs_two_phases_with_pseudo_labels(synthetic_root, tmp_path):
          *train_opts(1), f'load_from={p1 / "iter_4.pth"}', 'model.decode_head.fg_prior.file=None',
          'model.decode_head.fg_prior.default=None',
          f'model.decode_head.fg_prior.label_dir={pl / "crf_label"}'])
-    log, lines = log_lines(p2)
+    log, lines = train_log(p2)
     assert 'Load checkpoint from' in log and len(lines) == 1
 
 
@@ -98,7 +92,7 @@ def test_hfpl_cpu_twin_trains_and_scores_pseudo_labels(synthetic_root, tmp_path)
     out = run(['tools/train.py', config, '--work-dir', str(work), '--cfg-options', *opts,
                *train_opts(4)])
     assert 'J&F: ' in out
-    _, lines = log_lines(work)
+    _, lines = train_log(work)
     for name in ('decode.loss_sbce', 'decode.loss_kl', 'decode.loss_isl', 'decode.loss_fsl'):
         assert all(f'{name}: ' in ln for ln in lines), lines
     pl = tmp_path / 'pl'
