@@ -1,5 +1,8 @@
 default_scope = 'mmseg'
 custom_imports = dict(imports=['mmseg_hfpl'], allow_failed_imports=False)
+# mmengine's Runner + NonFiniteLossHook among the default hooks: every training stops at its
+# first NaN / Inf loss (naming the loss, iteration and lr) before a checkpoint of it is saved
+runner_type = 'HFPLRunner'
 env_cfg = dict(
     cudnn_benchmark=False,
     mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),

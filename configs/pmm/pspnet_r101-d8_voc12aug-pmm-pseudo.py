@@ -6,13 +6,13 @@
 # (512 / 480). The paper's Res38 row uses a wide ResNet-38 backbone; this is the ResNet-101
 # variant (WSSS_MMSeg also ships Res2Net and ScaleNet-101). Its dense-CRF test and the cyclic
 # pseudo-mask round are not part of this config.
-#   python tools/make_pseudo_labels.py configs/pmm/pmm-a_r38_voc.py CKPT --out DIR, then PPMG
-#       (mmseg_hfpl.pseudo_labels.pmm.ppmg_labels) on DIR/cams/*.npz -> DIR/ppmg/*.png
-#   python tools/train.py configs/pmm/pspnet_r101-d8_voc12aug-pmm-pseudo.py  (labels in
-#       pseudo_label_dir below; another directory: edit it, or --cfg-options
-#       train_dataloader.dataset.datasets.{0,1}.data_prefix.seg_map_path=DIR/ppmg)
+#   .venv/bin/python tools/make_pseudo_labels.py configs/pmm/pmm-a_r38_voc.py CKPT --out DIR
+#       (PPMG masks in DIR/ppmg/*.png, pseudo_label_cfg of that config)
+#   .venv/bin/python tools/train.py configs/pmm/pspnet_r101-d8_voc12aug-pmm-pseudo.py \
+#       --cfg-options pseudo_label_dir=DIR/ppmg   (relative to the working directory)
 _base_ = ['mmseg::pspnet/pspnet_r101-d8_4xb4-20k_voc12aug-512x512.py']
 custom_imports = dict(imports=['mmseg_hfpl'], allow_failed_imports=False)
+runner_type = 'HFPLRunner'  # the NaN / Inf guard (mmseg:: bases do not set it)
 pseudo_label_dir = 'work_dirs/pseudo_labels/voc12aug/ppmg'
 data_root = 'data/VOCdevkit/VOC2012'
 _puf = dict(type='PretendedUnderFittingLoss', mode='clamp', mean_threshold=0.5, k=0.5)

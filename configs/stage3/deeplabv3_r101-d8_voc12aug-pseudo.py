@@ -3,6 +3,7 @@
 # no image-pooling branch). Pseudo-labels as in deeplabv3plus_r101-d8_voc12aug-pseudo.py.
 _base_ = ['mmseg::deeplabv3/deeplabv3_r101-d8_4xb4-40k_voc12aug-512x512.py']
 custom_imports = dict(imports=['mmseg_hfpl'], allow_failed_imports=False)
+runner_type = 'HFPLRunner'  # the NaN / Inf guard (mmseg:: bases do not set it)
 pseudo_label_dir = 'work_dirs/pseudo_labels/voc12aug/crf_a1'
 data_root = 'data/VOCdevkit/VOC2012'
 _train = dict(

@@ -2,11 +2,11 @@
 # iterations) trained on pseudo-labels of the 10,582 train_aug images instead of the masks, and
 # evaluated on the real VOC val masks with J (mIoU), F (boundary F) and J&F.
 # Set pseudo_label_dir to the labels to train on (e.g. the `crf_a1` or refined directory written
-# by tools/make_pseudo_labels.py), or pass
-#   --cfg-options train_dataloader.dataset.datasets.0.data_prefix.seg_map_path=DIR \
-#                 train_dataloader.dataset.datasets.1.data_prefix.seg_map_path=DIR
+# by tools/make_pseudo_labels.py), relative to the working directory:
+#   --cfg-options pseudo_label_dir=DIR   (tools/train.py points both training datasets at it)
 _base_ = ['mmseg::deeplabv3plus/deeplabv3plus_r101-d8_4xb4-40k_voc12aug-512x512.py']
 custom_imports = dict(imports=['mmseg_hfpl'], allow_failed_imports=False)
+runner_type = 'HFPLRunner'  # the NaN / Inf guard (mmseg:: bases do not set it)
 pseudo_label_dir = 'work_dirs/pseudo_labels/voc12aug/crf_a1'
 data_root = 'data/VOCdevkit/VOC2012'
 _train = dict(

@@ -1,12 +1,17 @@
 import json
 import os.path as osp
+import warnings
 from typing import List, Optional
 
 import mmengine.fileio as fileio
 import numpy as np
+from mmcv.transforms import LoadAnnotations
 from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
-from PIL import Image
+
+from .checks import (DataFileError, check_seg_map, no_positive_labels, read_mask, read_split,
+                     truncated_image_reason)
+
 
 def voc_colormap(num_classes: int) -> List[List[int]]:
     """The PASCAL VOC colour map (bit-interleaved class index) for any number of classes."""
@@ -30,6 +35,66 @@ VOC_METAINFO = dict(
     palette=voc_colormap(21))
 
 
+def _json_labels(path: str, num_fg: int) -> dict:
+    try:
+        with open(path) as f:
+            raw = json.load(f)
+    except json.JSONDecodeError as err:
+        raise DataFileError(f'{path}: not valid JSON ({err.msg} at line {err.lineno} column '
+                            f'{err.colno})') from err
+    except UnicodeDecodeError as err:
+        raise DataFileError(f'{path}: not a text (JSON) file ({err})') from err
+    if isinstance(raw, dict) and 'labels' in raw:
+        raw = raw['labels']
+    if not isinstance(raw, dict):
+        raise DataFileError(f'{path}: holds a JSON {type(raw).__name__}, expected an object '
+                            '{"labels": {name: [class indices]}} or {name: [class indices]}')
+    labels = {}
+    for name, indices in raw.items():
+        if not isinstance(indices, list):
+            raise DataFileError(f'{path}: image {name!r} has {indices!r} '
+                                f'({type(indices).__name__}), expected a list of class indices '
+                                '(e.g. [3] or [])')
+        vec = np.zeros(num_fg, dtype=np.float32)
+        for idx in indices:
+            if isinstance(idx, bool) or not isinstance(idx, int) or not 1 <= idx <= num_fg:
+                raise DataFileError(f'{path}: image {name!r} has class index {idx!r}, expected '
+                                    f'an integer in 1..{num_fg}')
+            vec[idx - 1] = 1
+        labels[name] = vec
+    return labels
+
+
+def _npy_labels(path: str, num_fg: int) -> dict:
+    try:
+        arr = np.load(path, allow_pickle=True)
+    except Exception as err:
+        raise DataFileError(f'{path}: cannot be read as a .npy file ({type(err).__name__}: '
+                            f'{err}); truncated or not saved with np.save?') from err
+    raw = arr.item() if isinstance(arr, np.ndarray) and arr.shape == () else arr
+    if not isinstance(raw, dict):
+        what = (f'a plain {arr.dtype} array of shape {arr.shape}'
+                if isinstance(arr, np.ndarray) and arr.shape != () else
+                f'a {type(raw).__name__}')
+        raise DataFileError(f'{path}: holds {what}, expected a pickled dict '
+                            '{name: multi-hot vector over the foreground classes} (as saved '
+                            'by np.save(path, labels_dict))')
+    labels = {}
+    for name, vec in raw.items():
+        try:
+            vec = np.asarray(vec, dtype=np.float32).reshape(-1)
+        except (TypeError, ValueError) as err:
+            raise DataFileError(f'{path}: image {name!r} has label {vec!r}, expected a '
+                                f'multi-hot vector of {num_fg} values ({err})') from err
+        if vec.shape[0] != num_fg:
+            raise DataFileError(f'{path}: image {name!r} has a label vector of length '
+                                f'{vec.shape[0]}, expected {num_fg} (foreground classes)')
+        if not np.isin(vec, (0, 1)).all():
+            raise DataFileError(f'{path}: image {name!r} has label values other than 0 and 1')
+        labels[name] = vec
+    return labels
+
+
 def load_image_labels(path: str, num_classes: int) -> dict:
     """Read image-level labels into ``{name: multi-hot float32 (num_classes - 1,)}``.
 
@@ -37,44 +102,23 @@ def load_image_labels(path: str, num_classes: int) -> dict:
     segmentation class indices of the present objects (1 .. num_classes - 1; MSRC copy format).
     ``.npy``: a pickled dict ``{name: multi-hot vector over the foreground classes}`` (the
     ``cls_labels.npy`` of PSA / SEAM / IRN for VOC and COCO).
+
+    Raises:
+        DataFileError: a file that is not valid JSON / ``.npy``, of another structure, or an
+            entry (named in the message) that is not a valid label.
     """
     num_fg = num_classes - 1
-    labels = {}
     if path.endswith('.json'):
-        with open(path) as f:
-            raw = json.load(f)
-        raw = raw.get('labels', raw)
-        for name, indices in raw.items():
-            vec = np.zeros(num_fg, dtype=np.float32)
-            for idx in indices:
-                if not isinstance(idx, int) or not 1 <= idx <= num_fg:
-                    raise ValueError(f'{path}: image {name!r} has class index {idx!r}, expected '
-                                     f'an integer in 1..{num_fg}')
-                vec[idx - 1] = 1
-            labels[name] = vec
-    elif path.endswith('.npy'):
-        raw = np.load(path, allow_pickle=True).item()
-        for name, vec in raw.items():
-            vec = np.asarray(vec, dtype=np.float32).reshape(-1)
-            if vec.shape[0] != num_fg:
-                raise ValueError(f'{path}: image {name!r} has a label vector of length '
-                                 f'{vec.shape[0]}, expected {num_fg} (foreground classes)')
-            if not np.isin(vec, (0, 1)).all():
-                raise ValueError(f'{path}: image {name!r} has label values other than 0 and 1')
-            labels[name] = vec
-    else:
-        raise ValueError(f'{path}: image-level labels must be a .json or .npy file')
-    return labels
+        return _json_labels(path, num_fg)
+    if path.endswith('.npy'):
+        return _npy_labels(path, num_fg)
+    raise ValueError(f'{path}: image-level labels must be a .json or .npy file')
 
 
 def labels_from_mask(path: str, num_classes: int, ignore_index: int = 255) -> np.ndarray:
     """Multi-hot foreground labels of the classes present in a palette/index mask."""
-    mask = np.asarray(Image.open(path))
-    present = np.unique(mask)
+    present = np.unique(read_mask(path, num_classes, ignore_index=ignore_index))
     present = present[(present != 0) & (present != ignore_index)]
-    if (present >= num_classes).any():
-        raise ValueError(f'{path}: mask holds class indices {present[present >= num_classes]} '
-                         f'beyond the {num_classes} classes of the dataset')
     vec = np.zeros(num_classes - 1, dtype=np.float32)
     vec[present - 1] = 1
     return vec
@@ -94,12 +138,22 @@ class WSSSVOCDataset(BaseSegDataset):
         labels_from_masks (bool): derive the image-level labels from the masks instead
             (for datasets without a label file). Default: False.
         img_suffix (str): Default: ``'.jpg'``. seg_map_suffix (str): Default: ``'.png'``.
+        truncated_images (str): what a truncated JPEG / PNG image does when a sample is
+            loaded: ``'error'`` (default) raises :class:`DataFileError` naming the file;
+            ``'skip'`` warns (naming the file, once) and lets the training draw another
+            sample. Evaluation (``test_mode``) always raises.
         **kwargs: :class:`mmseg.datasets.BaseSegDataset` arguments (``data_root``,
             ``data_prefix=dict(img_path=..., seg_map_path=...)``, ``ann_file``, ``pipeline``,
             ``metainfo=dict(classes=..., palette=...)``...). Without ``seg_map_path`` the
             samples carry no mask (classification-only training). ``classes`` default to
             VOC's; other classes are used as they are (indices in the masks and label files
             are never remapped) and get the VOC colour map unless a palette is given.
+
+    Checks that name the file: a split file listing a name twice and a malformed label file
+    (see :func:`load_image_labels`) are refused when the dataset is built, a split without any
+    positive image-level label warns; for every sample, a truncated image and a mask that is
+    not a single-channel index map of the image's size with values below the class count (or
+    ``ignore_index``) are refused when loaded.
     """
     METAINFO = VOC_METAINFO
 
@@ -108,7 +162,13 @@ class WSSSVOCDataset(BaseSegDataset):
                  labels_from_masks: bool = False,
                  img_suffix: str = '.jpg',
                  seg_map_suffix: str = '.png',
+                 truncated_images: str = 'error',
                  **kwargs) -> None:
+        if truncated_images not in ('error', 'skip'):
+            raise ValueError(f"truncated_images must be 'error' or 'skip', got "
+                             f'{truncated_images!r}')
+        self.truncated_images = truncated_images
+        self._skipped = set()
         if (cls_label_file is None) == (not labels_from_masks):
             raise ValueError('WSSSVOCDataset needs exactly one source of image-level labels: '
                              'cls_label_file=... or labels_from_masks=True')
@@ -117,7 +177,8 @@ class WSSSVOCDataset(BaseSegDataset):
         metainfo = dict(kwargs.pop('metainfo', None) or {})
         if 'classes' in metainfo and 'palette' not in metainfo:
             metainfo['palette'] = voc_colormap(len(metainfo['classes']))
-        super().__init__(metainfo=metainfo, img_suffix=img_suffix, seg_map_suffix=seg_map_suffix, **kwargs)
+        super().__init__(metainfo=metainfo, img_suffix=img_suffix, seg_map_suffix=seg_map_suffix,
+                         **kwargs)
 
     @classmethod
     def get_label_map(cls, new_classes=None) -> None:
@@ -130,10 +191,13 @@ class WSSSVOCDataset(BaseSegDataset):
         return path
 
     def load_data_list(self) -> List[dict]:
+        layout = ('see README.md, "SEAM + ISL/FSL on VOC and COCO" (Data) for the layout; the '
+                  'embedded dataset: tools/make_synthetic_dataset.py')
         if self.data_root and not osp.isdir(self.data_root):
-            raise FileNotFoundError(f'data_root {self.data_root!r} does not exist')
+            raise FileNotFoundError(f'data_root {self.data_root!r} does not exist ({layout})')
         if not self.ann_file or not osp.isfile(self.ann_file):
-            raise FileNotFoundError(f'split file (ann_file) {self.ann_file!r} does not exist')
+            raise FileNotFoundError(f'split file (ann_file) {self.ann_file!r} does not exist '
+                                    f'({layout})')
         img_dir = self.data_prefix.get('img_path', '')
         seg_dir = self.data_prefix.get('seg_map_path', '')
         has_masks = bool(seg_dir) and seg_dir != self.data_root
@@ -146,9 +210,9 @@ class WSSSVOCDataset(BaseSegDataset):
             if not osp.isfile(label_path):
                 raise FileNotFoundError(f'cls_label_file {label_path!r} does not exist')
             labels = load_image_labels(label_path, num_classes)
-        names = [line.strip() for line in fileio.get_text(self.ann_file).splitlines()]
+        names = read_split(self.ann_file, fileio.get_text(self.ann_file))
         data_list = []
-        for name in filter(None, names):
+        for name in names:
             img_path = osp.join(img_dir, name + self.img_suffix)
             if not osp.isfile(img_path):
                 raise FileNotFoundError(f'image {img_path!r} listed in {self.ann_file!r} does '
@@ -170,12 +234,43 @@ class WSSSVOCDataset(BaseSegDataset):
             data_list.append(info)
         if not data_list:
             raise ValueError(f'split file {self.ann_file!r} lists no images')
+        if no_positive_labels([info['img_label'] for info in data_list]):
+            source = self.cls_label_file or f'the masks in {seg_dir!r}'
+            warnings.warn(f'none of the {len(data_list)} images of split {self.ann_file!r} has '
+                          f'a positive image-level label in {source}: a classifier trained on '
+                          'it learns nothing (and scores 100 % accuracy)')
         return data_list
 
     def prepare_data(self, idx: int):
+        """Run the pipeline on sample ``idx``, checking the image file before it is decoded and
+        the mask right after a ``LoadAnnotations`` transform has read it
+        (:mod:`mmseg_hfpl.datasets.checks`)."""
+        info = self.get_data_info(idx)
+        reason = truncated_image_reason(info['img_path'])
+        if reason:
+            message = f'image {info["img_path"]!r}: {reason}'
+            if self.test_mode:
+                raise DataFileError(message)
+            if self.truncated_images == 'error':
+                raise DataFileError(message + " (truncated_images='skip' leaves such images "
+                                    'out of training, with a warning)')
+            if info['img_path'] not in self._skipped:
+                self._skipped.add(info['img_path'])
+                warnings.warn(message + '; skipped (truncated_images=\'skip\')')
+            return None  # mmengine's BaseDataset then draws another sample
+        results = info
         try:
-            return super().prepare_data(idx)
+            for transform in self.pipeline.transforms:
+                results = transform(results)
+                if results is None:
+                    return None
+                if isinstance(transform, LoadAnnotations) and 'gt_seg_map' in results:
+                    check_seg_map(results['gt_seg_map'], results.get('seg_map_path'),
+                                  results.get('ori_shape'), len(self._metainfo['classes']),
+                                  self.ignore_index)
+        except DataFileError:
+            raise
         except Exception as err:
-            info = self.get_data_info(idx)
             raise RuntimeError(f'failed to load sample {idx} (image {info["img_path"]!r}, mask '
                                f'{info.get("seg_map_path")!r}): {err}') from err
+        return results

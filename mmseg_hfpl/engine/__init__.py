@@ -1,8 +1,12 @@
+from .checkpoint_check import (CheckpointError, assert_finite_parameters,
+                               load_checkpoint_checked)
 from .checkpoint_compat import register_trusted_local_loader
 from .dist import destroy_process_group, init_cpu_process_group
-from .hooks import CAMVisualizationHook, PseudoLabelHook
+from .hooks import CAMVisualizationHook, NonFiniteLossError, NonFiniteLossHook, PseudoLabelHook
+from .runner import HFPLRunner
 
 __all__ = [
-    'CAMVisualizationHook', 'PseudoLabelHook', 'destroy_process_group', 'init_cpu_process_group',
-    'register_trusted_local_loader'
+    'CAMVisualizationHook', 'CheckpointError', 'HFPLRunner', 'NonFiniteLossError',
+    'NonFiniteLossHook', 'PseudoLabelHook', 'assert_finite_parameters', 'destroy_process_group',
+    'init_cpu_process_group', 'load_checkpoint_checked', 'register_trusted_local_loader'
 ]

@@ -175,3 +175,10 @@ def test_converter_round_trips_a_network(tmp_path):
                          text=True)
     assert res.returncode != 0 and 'conv1a.weight has shape (8, 3, 3, 3)' in res.stderr
     assert open(dst, 'rb').read() == before
+
+
+def test_missing_imagenet_weights_point_to_the_converter(tmp_path):
+    path = str(tmp_path / 'pretrain' / 'resnet38d_ilsvrc.pth')
+    net = ResNet38d(base_channels=8, init_cfg=dict(type='Pretrained', checkpoint=path))
+    with pytest.raises(FileNotFoundError, match='resnet38d_ilsvrc.pth.*convert_resnet38_mxnet.py'):
+        net.init_weights()

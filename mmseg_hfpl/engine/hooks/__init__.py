@@ -1,4 +1,5 @@
 from .cam_visualization_hook import CAMVisualizationHook
+from .non_finite_loss_hook import NonFiniteLossError, NonFiniteLossHook
 from .pseudo_label_hook import PseudoLabelHook
 
-__all__ = ['CAMVisualizationHook', 'PseudoLabelHook']
+__all__ = ['CAMVisualizationHook', 'NonFiniteLossError', 'NonFiniteLossHook', 'PseudoLabelHook']

@@ -1,4 +1,5 @@
 """The wide ResNet-38 ("model A1" of Wu et al., 2019) in the stride-8 form of PSA / SEAM / hfpl."""
+import os.path as osp
 from typing import Dict, Sequence, Tuple
 
 import torch.nn as nn
@@ -93,6 +94,8 @@ class ResNet38d(BaseModule):
                  dropouts: Tuple[float, float] = (0.3, 0.5),
                  init_cfg=None) -> None:
         super().__init__(init_cfg=init_cfg)
+        checkpoint = (init_cfg or {}).get('checkpoint') if isinstance(init_cfg, dict) else None
+        self._pretrained = checkpoint
         if base_channels % 8:
             raise ValueError(f'base_channels must be a multiple of 8, got {base_channels}')
         for i in out_indices:
@@ -129,6 +132,15 @@ class ResNet38d(BaseModule):
                        ['b4'] + [f'b4_{i}' for i in range(1, 6)], ['b5', 'b5_1', 'b5_2'],
                        ['b6'], ['b7', 'bn7']]
         self._freeze_stages()
+
+    def init_weights(self) -> None:
+        path = self._pretrained
+        if path and '://' not in str(path) and not osp.isfile(path):
+            raise FileNotFoundError(
+                f'ResNet-38 ImageNet weights {path!r} not found: convert the MXNet file of Wu '
+                'et al. with tools/convert_resnet38_mxnet.py (README.md, "SEAM + ISL/FSL on VOC '
+                'and COCO", ImageNet weights), or set model.backbone.init_cfg=None')
+        super().init_weights()
 
     def _freeze_stages(self) -> None:
         for names in self.stages[:self.frozen_stages + 1]:
