@@ -3,7 +3,9 @@
 The registered loss modules (``importance_sampling_loss.py``, ``gap_loss.py``,
 ``feature_similarity_loss.py``) only read their configuration and call these functions.
 """
+import functools
 import math
+import os
 from typing import Optional
 
 import torch
@@ -12,9 +14,6 @@ from torch import Tensor
 
 # The official hfpl code adds this epsilon before sampling and inside the log of eq. 12.
 EPS = 1e-5
-# Upper bound on the number of (row, column) pair entries held at once by the FSL kernel.
-_PAIR_BLOCK_ELEMENTS = 1 << 19
-_ONE = torch.ones(())
 
 
 # --------------------------------------------------------------------------- input checks
@@ -139,12 +138,61 @@ def _gaussian_factors(h: int, w: int, sigma: float, device, dtype):
 
 
 def _separable_laplacian(y: Tensor, gr: Tensor, gc: Tensor, h: int, w: int) -> Tensor:
-    """``(D - G) y`` for the separable kernel ``G = gr (x) gc`` on (B, n, K) predictions."""
-    b, n, k = y.shape
-    img = y.transpose(1, 2).reshape(b, k, h, w)
-    gy = (gr @ img @ gc.T).reshape(b, k, n).transpose(1, 2)
-    deg = torch.outer(gr.sum(1), gc.sum(1)).reshape(1, n, 1)
+    """``(D - G) y`` for the separable kernel ``G = gr (x) gc`` on (B, K, n) predictions."""
+    b, k, n = y.shape
+    gy = (gr @ y.reshape(b, k, h, w) @ gc.T).reshape(b, k, n)
+    deg = torch.outer(gr.sum(1), gc.sum(1)).reshape(1, 1, n)
     return deg * y - gy
+
+
+@functools.lru_cache(maxsize=None)
+def _cpu_cache_bytes() -> int:
+    """Per-core L2 cache size the kernel reports (Linux sysfs), 1 MiB when it reports none."""
+    root = '/sys/devices/system/cpu/cpu0/cache'
+    try:
+        for entry in sorted(os.listdir(root)):
+            with open(os.path.join(root, entry, 'level')) as f:
+                if f.read().strip() != '2':
+                    continue
+            with open(os.path.join(root, entry, 'size')) as f:
+                text = f.read().strip().upper()
+            scale = {'K': 1 << 10, 'M': 1 << 20, 'G': 1 << 30}.get(text[-1:], 1)
+            return int(text.rstrip('KMG')) * scale
+    except (OSError, ValueError):
+        pass
+    return 1 << 20
+
+
+def pair_block_elements(device: torch.device) -> int:
+    """Pixel-pair entries the FSL kernel holds per block on ``device``.
+
+    On CPU one block of 4-byte entries fills the per-core L2 cache (2^18 entries on a 1 MiB L2;
+    blocks of 2^16 to 2^21 entries ran within noise of each other on a 2-core AMD EPYC), so
+    that the elementwise chain stays in cache; an image row that exceeds it is one block, and
+    images share a block once their remaining rows are short. On CUDA a block holds the pairs of
+    all images of the batch (one kernel call per operation and block) up to 2^26 entries, and
+    at most 1/32 of the free memory in bytes (a few block-sized float buffers are alive at once).
+    """
+    device = torch.device(device)
+    if device.type == 'cuda':
+        free, _ = torch.cuda.mem_get_info(device)
+        return int(max(1 << 20, min(1 << 26, free // 32)))
+    return max(1 << 14, _cpu_cache_bytes() // 4)
+
+
+class _BlockBuffers:
+    """Preallocated flat buffers reused by every block of one FSL call (no per-block allocation)."""
+
+    def __init__(self, dtype: torch.dtype, device: torch.device) -> None:
+        self.dtype, self.device = dtype, device
+        self.flat = {}
+
+    def get(self, name: str, shape) -> Tensor:
+        size = math.prod(shape)
+        flat = self.flat.get(name)
+        if flat is None or flat.numel() < size:
+            flat = self.flat[name] = torch.empty(size, dtype=self.dtype, device=self.device)
+        return flat[:size].view(shape)
 
 
 class _PairwiseFeatureSimilarity(torch.autograd.Function):
@@ -154,81 +202,106 @@ class _PairwiseFeatureSimilarity(torch.autograd.Function):
     With ``A = exp(2 mu)`` and ``z = (delta + eps) / (1 - delta + eps)``, eq. 12 is
     ``f = tanh(mu + log z) = 1 - 2 / (1 + A z^2)``, so ``K = W - 2 M`` with ``M = W / (1 + A z^2)``.
     The Gaussian part ``W`` (eq. 10) is separable and applied exactly with two small matrix
-    products; only ``M`` needs the pixel pairs. Its symmetric blocks are built on the fly (upper
-    triangle only), so no (h*w)^2 tensor is ever stored and the backward pass is free.
+    products; only ``M`` needs the pixel pairs. Its symmetric blocks (whole image rows against the
+    rest of the upper triangle) are built on the fly in preallocated buffers, for a chunk of images
+    at once, so no (h*w)^2 tensor is ever stored and the backward pass is free.
+
+    Prediction channels that are zero after centring in every image of the batch (constant
+    channels, e.g. the zeroed absent classes) have ``(D - K) y_k = 0`` exactly and are left out
+    of the pairwise products.
     """
 
     @staticmethod
-    def forward(ctx, image: Tensor, gated: Tensor, mu: Tensor, sigma: Tensor) -> Tensor:
+    def forward(ctx, image: Tensor, gated: Tensor, mu: Tensor, sigma: Tensor,
+                block_elements: Optional[int]) -> Tensor:
         b, k, h, w = gated.shape
         n = h * w
         dtype, device = gated.dtype, gated.device
         mu_v, sigma_v = float(mu), float(sigma)
         need_mu, need_sigma = ctx.needs_input_grad[2], ctx.needs_input_grad[3]
         a_coef = math.exp(2.0 * mu_v)
-        # delta = L1 / 3 (eq. 13) comes straight out of cdist on colours divided by 3
-        x = image.detach().to(dtype).clamp(0., 1.).reshape(b, 3, n).transpose(1, 2)
-        x = (x / 3.0).contiguous()
-        y = gated.detach().reshape(b, k, n).transpose(1, 2)
+        budget = int(block_elements or pair_block_elements(device))
+        # delta = L1 / 3 (eq. 13): colours divided by 3, one contiguous (B, n) row per channel
+        x = (image.detach().to(dtype).clamp(0., 1.) / 3.0).reshape(b, 3, n)
+        colour = [x[:, c].contiguous() for c in range(3)]
         # (D - K) 1 = 0: centring each image's predictions leaves the quadratic form unchanged and
         # limits cancellation between the degree and the neighbour terms.
-        y = (y - y.mean(dim=1, keepdim=True)).contiguous()
+        y = gated.detach().reshape(b, k, n)
+        y = y - y.mean(dim=2, keepdim=True)
+        active = (y != 0).any(dim=2).any(dim=0).nonzero().flatten()
+        y_act = y.index_select(1, active)
+        ka = y_act.shape[1]
         dr2, dc2, gr, gc = _gaussian_factors(h, w, sigma_v, device, dtype)
-        norm = 1.0 / (2.0 * math.pi * sigma_v ** 2)
+        gr_n = gr * (1.0 / (2.0 * math.pi * sigma_v ** 2))
         # pairwise kernels: M, then M / q (for d/d mu) and M * (d^2 / s^3 - 2 / s) (for d/d sigma)
         num = 1 + int(need_mu) + int(need_sigma)
-        # a ones column appended to y gives the kernel's row (degree) sums from the same product
-        y1 = torch.cat([y, y.new_ones(b, n, 1)], dim=2)
-        acc = y.new_zeros(num, b, n, k + 1)
-        gr_n = gr * norm
+        # a ones row appended to y gives the kernel's row (degree) sums from the same product;
+        # the (B, K+1, n) layout makes every product (K+1, cols) x (cols, rows), the fast one
+        y1 = torch.cat([y_act, y_act.new_ones(b, 1, n)], dim=1)
+        acc = y.new_zeros(num, b, ka + 1, n)
+        buf = _BlockBuffers(dtype, device)
+        one = torch.ones((), dtype=dtype, device=device)
         r0 = 0
-        while r0 < h:
-            # block of whole image rows [r0, r1) against columns [r0 * w, n): the upper triangle
-            # of the symmetric pairwise matrix (the rest is the transpose), within the budget
-            r1 = min(h, r0 + max(1, _PAIR_BLOCK_ELEMENTS // (w * w * (h - r0))))
+        while r0 < h and ka > 0:
+            # whole image rows [r0, r1) against columns [r0 * w, n): the upper triangle of the
+            # symmetric pairwise matrix (the rest is the transpose), for images [b0, b1)
+            row_pairs = w * w * (h - r0)
+            chunk = min(b, max(1, budget // row_pairs))
+            r1 = min(h, r0 + max(1, budget // (chunk * row_pairs)))
             start, stop = r0 * w, r1 * w
-            weight = (gr_n[r0:r1, r0:, None, None] * gc[None, None]).permute(0, 2, 1, 3)
-            weight = weight.reshape(stop - start, n - start)  # eq. 10
+            rows, cols = stop - start, n - start
+            weight = buf.get('weight', (r1 - r0, w, h - r0, w))  # eq. 10, written in place
+            torch.mul(gr_n[r0:r1, None, r0:, None], gc[None, :, None, :], out=weight)
+            weight = weight.view(rows, cols)
             if need_sigma:
-                dist2 = (dr2[r0:r1, r0:, None, None] + dc2[None, None]).permute(0, 2, 1, 3)
-                dist2 = dist2.reshape(stop - start, n - start)
-            for bi in range(b):
-                # eq. 13 (+ eps): e = delta + eps
-                e = torch.cdist(x[bi, start:stop], x[bi, start:], p=1.0).add_(EPS)
-                # eq. 12: z = (delta + eps) / (1 - delta + eps) and q = 1 + A z^2, so f = 1 - 2 / q
-                z = torch.rsub(e, 1.0 + 2.0 * EPS).reciprocal_().mul_(e)
-                q = torch.addcmul(_ONE.to(z), z, z, value=a_coef)
-                pair = [torch.div(weight, q, out=z)]
+                dlog = buf.get('dlog', (r1 - r0, w, h - r0, w))
+                torch.add(dr2[r0:r1, None, r0:, None], dc2[None, :, None, :], out=dlog)
+                dlog = dlog.view(rows, cols).div_(sigma_v ** 3).sub_(2.0 / sigma_v)
+            for b0 in range(0, b, chunk):
+                b1 = min(b, b0 + chunk)
+                e = buf.get('e', (b1 - b0, rows, cols))
+                t = buf.get('t', (b1 - b0, rows, cols))
+                # eq. 13 (+ eps): e = delta + eps, the L1 distance as three abs-differences
+                for c, xc in enumerate(colour):
+                    out = e if c == 0 else t
+                    torch.sub(xc[b0:b1, start:stop, None], xc[b0:b1, None, start:], out=out).abs_()
+                    if c > 0:
+                        e.add_(t)
+                e.add_(EPS)
+                # eq. 12: with -z = e / (e - 1 - 2 eps), q = 1 + A z^2 and f = 1 - 2 / q
+                torch.div(e, torch.sub(e, 1.0 + 2.0 * EPS, out=t), out=t)
+                q = torch.addcmul(one, t, t, value=a_coef, out=e)
+                pair = [torch.div(weight, q, out=t)]
                 if need_mu:
-                    pair.append(pair[0] / q)
+                    pair.append(torch.div(pair[0], q, out=buf.get('mq', q.shape)))
                 if need_sigma:
-                    pair.append(pair[0] * (dist2 / sigma_v ** 3 - 2.0 / sigma_v))
-                for t, m in enumerate(pair):
-                    acc[t, bi, start:stop] += m @ y1[bi, start:]
+                    pair.append(torch.mul(pair[0], dlog, out=buf.get('ms', q.shape)))
+                for i, m in enumerate(pair):
+                    acc[i, b0:b1, :, start:stop].baddbmm_(y1[b0:b1, :, start:], m.transpose(1, 2))
                     if stop < n:  # the transposed (lower-triangle) half of the block
-                        acc[t, bi, stop:] += m[:, stop - start:].T @ y1[bi, start:stop]
+                        acc[i, b0:b1, :, stop:].baddbmm_(y1[b0:b1, :, start:stop], m[:, :, rows:])
             r0 = r1
-        deg, nbr = acc[..., k:], acc[..., :k]
-        lap_m = deg * y - nbr  # (D_P - P) y for every pairwise kernel P
+        deg, nbr = acc[:, :, ka:], acc[:, :, :ka]
+        lap_m = deg * y_act - nbr  # (D_P - P) y for every pairwise kernel P (active channels)
         lap_w = _separable_laplacian(y, gr_n, gc, h, w)
-        ly = lap_w - 2.0 * lap_m[0]  # (D - K) y with K = W - 2 M
+        ly = lap_w.index_add(1, active, lap_m[0], alpha=-2.0)  # (D - K) y with K = W - 2 M
         scale = -1.0 / (b * n)
 
-        def quad(vec):
-            return (y * vec).sum(dtype=torch.float64)
+        def quad(u, vec):
+            return (u * vec).sum(dtype=torch.float64)
 
         grads = [None, None]
         if need_mu:  # d f / d mu = 1 - f^2 = 4 / q - 4 / q^2
-            grads[0] = 4.0 * (quad(lap_m[0]) - quad(lap_m[1])) * scale
+            grads[0] = 4.0 * (quad(y_act, lap_m[0]) - quad(y_act, lap_m[1])) * scale
         if need_sigma:  # d w / d sigma = w (d^2 / sigma^3 - 2 / sigma)
             lap_dw = (_separable_laplacian(y, gr_n * dr2, gc, h, w)
                       + _separable_laplacian(y, gr_n, gc * dc2, h, w)) / sigma_v ** 3 \
                 - lap_w * (2.0 / sigma_v)
-            grads[1] = (quad(lap_dw) - 2.0 * quad(lap_m[-1])) * scale
+            grads[1] = (quad(y, lap_dw) - 2.0 * quad(y_act, lap_m[-1])) * scale
         ctx.save_for_backward(ly)
         ctx.meta = (b, k, h, w, scale)
         ctx.grad_params = grads
-        return (quad(ly) * scale).to(dtype)
+        return (quad(y, ly) * scale).to(dtype)
 
     @staticmethod
     def backward(ctx, grad_out: Tensor):
@@ -236,21 +309,28 @@ class _PairwiseFeatureSimilarity(torch.autograd.Function):
         b, k, h, w, scale = ctx.meta
         grad_gated = grad_mu = grad_sigma = None
         if ctx.needs_input_grad[1]:
-            grad_gated = (ly * (2.0 * scale) * grad_out).transpose(1, 2).reshape(b, k, h, w)
+            grad_gated = (ly * (2.0 * scale) * grad_out).reshape(b, k, h, w)
         if ctx.needs_input_grad[2]:
             grad_mu = (ctx.grad_params[0] * grad_out).to(grad_out.dtype)
         if ctx.needs_input_grad[3]:
             grad_sigma = (ctx.grad_params[1] * grad_out).to(grad_out.dtype)
-        return None, grad_gated, grad_mu, grad_sigma
+        return None, grad_gated, grad_mu, grad_sigma, None
 
 
-def pairwise_feature_similarity(image: Tensor, gated: Tensor, mu=2.5, sigma=5.0) -> Tensor:
+def pairwise_feature_similarity(image: Tensor,
+                                gated: Tensor,
+                                mu=2.5,
+                                sigma=5.0,
+                                block_elements: Optional[int] = None) -> Tensor:
     """Feature similarity loss of eq. 9 over all ordered pixel pairs, divided by ``B*h*w``.
 
     Args:
         image: (B, 3, h, w) RGB in [0, 1] (clamped), at the resolution of ``gated``.
         gated: (B, K, h, w) gating input of ``g`` (eq. 11), e.g. the max-normalised CAM ``r``.
         mu, sigma: float or 0-d tensors; tensors that require grad receive gradients.
+        block_elements: pixel pairs held per block (and so how many images share one kernel
+            call); default :func:`pair_block_elements` of the device. Any value gives the same
+            result up to float rounding.
 
     Returns:
         ``-sum_{b,i,j} w_ij g(y_i, y_j) f(delta(x_i, x_j)) / (B h w)``: eq. 9 with ``w`` (eq. 10),
@@ -263,6 +343,8 @@ def pairwise_feature_similarity(image: Tensor, gated: Tensor, mu=2.5, sigma=5.0)
     if gated.dim() != 4 or gated.shape[0] != image.shape[0] or gated.shape[2:] != image.shape[2:]:
         raise ValueError(f'gated must be (B, K, h, w) matching image {tuple(image.shape)}, '
                          f'got shape {tuple(gated.shape)}')
+    if block_elements is not None and block_elements < 1:
+        raise ValueError(f'block_elements must be a positive integer, got {block_elements}')
     mu = torch.as_tensor(mu, dtype=gated.dtype, device=gated.device)
     sigma = torch.as_tensor(sigma, dtype=gated.dtype, device=gated.device)
-    return _PairwiseFeatureSimilarity.apply(image, gated, mu, sigma)
+    return _PairwiseFeatureSimilarity.apply(image, gated, mu, sigma, block_elements)

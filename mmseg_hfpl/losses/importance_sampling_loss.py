@@ -1,5 +1,6 @@
 from typing import Optional
 
+import torch
 import torch.nn as nn
 from mmseg.registry import MODELS
 from torch import Tensor
@@ -47,10 +48,15 @@ class ImportanceSamplingLoss(nn.Module):
                 bg_score: Optional[Tensor] = None,
                 **kwargs) -> Tensor:
         """Args: ``cls_score`` (B, C, h, w) class scores, ``label`` (B, C) multi-hot labels,
-        optional ``bg_score`` (B, 1, h, w) background scores (multinomial posterior only)."""
+        optional ``bg_score`` (B, 1, h, w) background scores (multinomial posterior only).
+        Computed in fp32 outside autocast, as FSL: the posterior and the BCE of the sampled
+        scores would otherwise run in half precision (and CUDA autocast refuses the BCE of
+        probabilities of the multinomial form)."""
         check_score_and_label(cls_score, label)
-        return self.loss_weight * importance_sampling_loss(
-            cls_score, label, self.num_samples, self.posterior, bg_score=bg_score)
+        with torch.autocast(device_type=cls_score.device.type, enabled=False):
+            return self.loss_weight * importance_sampling_loss(
+                cls_score.float(), label.float(), self.num_samples, self.posterior,
+                bg_score=None if bg_score is None else bg_score.float())
 
     @property
     def loss_name(self) -> str:

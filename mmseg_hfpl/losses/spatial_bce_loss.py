@@ -14,6 +14,7 @@ import torch.nn as nn
 from mmseg.registry import MODELS
 from torch import Tensor
 
+from ..engine.dist import mean_over_processes
 from .functional import check_score_and_label
 
 # the official clamps: ``eps`` of Spatial_BCE_Loss / KLLoss, the threshold floor, the prior offset
@@ -80,27 +81,39 @@ def spatial_bce_network_loss(score: Tensor, label: Tensor, fg_ratio: Tensor) -> 
     return (h_low + h_high + negative).mean()
 
 
+def _count(count: Tensor) -> Tensor:
+    """A batch count as a loss denominator: its mean over the DDP processes (so that the
+    averaged gradients are those of the whole batch's ``sum / count``, as the official
+    DataParallel computes it; :func:`~mmseg_hfpl.engine.dist.mean_over_processes`), 1 where it
+    is 0 (the sum is 0 too)."""
+    count = mean_over_processes(count)
+    return torch.where(count > 0, count, torch.ones_like(count))
+
+
 def spatial_bce_threshold_loss(score: Tensor, label: Tensor, threshold_score: Tensor) -> Tensor:
     """The loss of the threshold iterations: the scores are detached, the threshold is the
     sigmoid of the pixel mean of the threshold head's output, and the two pieces are averaged
     over their own pixels: ``sum(h_low) / |low| + sum(h_high) / |high|`` (official
-    ``Spatial_BCE_Loss``, iter % 100 >= 80; an empty piece counts 0 instead of NaN)."""
+    ``Spatial_BCE_Loss``, iter % 100 >= 80; an empty piece counts 0 instead of NaN; under DDP
+    the counts are those of the total batch)."""
     prob = torch.sigmoid(score.detach().flatten(2))
     threshold = torch.sigmoid(threshold_score.flatten(2).mean(dim=2))
     h_low, h_high, mask_low, mask_high = spatial_bce_terms(prob, label, threshold)
-    return h_low.sum() / mask_low.sum().clamp(min=1) + h_high.sum() / mask_high.sum().clamp(min=1)
+    counts = _count(torch.stack([mask_low.sum(), mask_high.sum()]))
+    return h_low.sum() / counts[0] + h_high.sum() / counts[1]
 
 
 def foreground_ratio_kl(score: Tensor, label: Tensor, fg_ratio: Tensor) -> Tensor:
     """KL(m || q) between the mean pixel distribution ``m = mean_i [1 - p_i, p_i]`` and the prior
     ``q = [1 - fg, fg]``, summed over the labelled (image, class) pairs and divided by their
-    number (official ``KLLoss``: ``m * log(clamp(m / (q + 1e-10), 1e-8))``)."""
+    number (official ``KLLoss``: ``m * log(clamp(m / (q + 1e-10), 1e-8))``; under DDP the
+    number of the total batch)."""
     prob = torch.sigmoid(score.flatten(2))
     marginal = torch.stack([1 - prob, prob], dim=2).mean(dim=3)  # (B, C, 2)
     prior = torch.stack([1 - fg_ratio, fg_ratio], dim=2).to(prob.dtype)
     kl = (marginal * torch.log((marginal / (prior + PRIOR_EPS)).clamp(min=EPS))).sum(dim=2)
     y = label.to(prob.dtype)
-    return (y * kl).sum() / y.sum().clamp(min=1)
+    return (y * kl).sum() / _count(y.sum())
 
 
 @MODELS.register_module()

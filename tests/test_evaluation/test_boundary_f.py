@@ -1,4 +1,5 @@
-"""Boundary F against the formulas of the official contour_fscore.py (written out here)."""
+"""Boundary F against the formulas of the official contour_fscore.py
+(mmseg_hfpl/evaluation/reference.py)."""
 import math
 
 import numpy as np
@@ -7,66 +8,12 @@ import torch
 from mmengine.structures import PixelData
 from mmseg.evaluation import IoUMetric
 from mmseg.structures import SegDataSample
-from scipy.ndimage import binary_dilation
 
-from mmseg_hfpl.evaluation import BoundaryFMetric, boundary_f_matches, seg2bmap
-
-
-def ref_seg2bmap(seg):
-    """DAVIS / official ``_seg2bmap`` for a full-size map."""
-    seg = seg.astype(bool)
-    e = np.zeros_like(seg)
-    s = np.zeros_like(seg)
-    se = np.zeros_like(seg)
-    e[:, :-1] = seg[:, 1:]
-    s[:-1, :] = seg[1:, :]
-    se[:-1, :-1] = seg[1:, 1:]
-    b = seg ^ e | seg ^ s | seg ^ se
-    b[-1, :] = seg[-1, :] ^ e[-1, :]
-    b[:, -1] = seg[:, -1] ^ s[:, -1]
-    b[-1, -1] = 0
-    return b
-
-
-def ref_disk(radius):
-    """skimage.morphology.disk: x^2 + y^2 <= r^2."""
-    y, x = np.mgrid[-radius:radius + 1, -radius:radius + 1]
-    return (x**2 + y**2) <= radius**2
-
-
-def ref_f_matches(foreground_mask, gt_mask, bound_th=0.008):
-    """Official ``f_matches`` (dilation with a disk structuring element)."""
-    bound_pix = bound_th if bound_th >= 1 else np.ceil(bound_th * np.linalg.norm(
-        foreground_mask.shape))
-    fg_boundary = ref_seg2bmap(foreground_mask)
-    gt_boundary = ref_seg2bmap(gt_mask)
-    disk = ref_disk(int(bound_pix))
-    fg_dil = binary_dilation(fg_boundary, disk)
-    gt_dil = binary_dilation(gt_boundary, disk)
-    return (np.sum(fg_boundary * gt_dil), np.sum(gt_boundary * fg_dil), np.sum(fg_boundary),
-            np.sum(gt_boundary))
-
-
-def ref_mean_f(preds, gts, num_classes):
-    """Official main(): void -> 0, per-class accumulation, F averaged over foreground classes."""
-    acc = np.zeros((num_classes, 4))
-    for pred, gt in zip(preds, gts):
-        gt = gt.copy()
-        gt[gt == 255] = 0
-        for idx in range(1, num_classes):
-            acc[idx] += ref_f_matches((pred == idx).astype(np.uint8), (gt == idx).astype(np.uint8))
-    total = 0.0
-    for fgm, gtm, nfg, ngt in acc[1:]:
-        if nfg == 0 and ngt > 0:
-            precision, recall = 1, 0
-        elif nfg > 0 and ngt == 0:
-            precision, recall = 0, 1
-        elif nfg == 0 and ngt == 0:
-            precision, recall = 1, 1
-        else:
-            precision, recall = fgm / nfg, gtm / ngt
-        total += 0 if precision + recall == 0 else 2 * precision * recall / (precision + recall)
-    return total / (num_classes - 1)
+from mmseg_hfpl.evaluation import (BoundaryFMetric, boundary_f_counts_parallel, boundary_f_matches,
+                                   class_boundary_bits, score_label_files, seg2bmap,
+                                   summarise_counts)
+from mmseg_hfpl.evaluation.reference import (ref_f_matches, ref_image_counts, ref_mean_f,
+                                             ref_seg2bmap)
 
 
 def random_maps(seed, shape=(37, 53), num_classes=4):
@@ -177,3 +124,94 @@ def test_tolerance_is_ceil_of_diagonal_fraction():
     from mmseg_hfpl.evaluation.functional import boundary_tolerance
     assert boundary_tolerance((375, 500)) == math.ceil(0.008 * 625)  # 5 px
     assert boundary_tolerance((10, 10), 4) == 4
+
+
+@pytest.mark.parametrize('shape', [(1, 1), (1, 6), (6, 1), (2, 2), (7, 5)])
+def test_seg2bmap_equals_official_on_small_masks(shape):
+    rng = np.random.default_rng(shape[0] * 10 + shape[1])
+    for _ in range(10):
+        mask = rng.random(shape) < 0.5
+        assert (seg2bmap(mask) == ref_seg2bmap(mask)).all()
+
+
+@pytest.mark.parametrize('num_classes', [3, 9, 21, 70])
+def test_class_boundary_bits_equal_seg2bmap_of_each_class(num_classes):
+    rng = np.random.default_rng(num_classes)
+    label = rng.integers(0, num_classes, (12, 15))
+    label[0, :4] = 255  # outside the classes: no bit of its own, bounds its neighbours
+    bits = class_boundary_bits(label, num_classes)
+    nbits = bits.dtype.itemsize * 8
+    assert bits.shape[0] == -(-num_classes // nbits)
+    for c in range(num_classes):
+        plane = (bits[c // nbits] >> np.array(c % nbits, bits.dtype)) & 1
+        assert (plane.astype(bool) == ref_seg2bmap(label == c)).all(), c
+
+
+@pytest.mark.parametrize('num_classes,shape,bound_th', [(21, (75, 100), 0.008), (21, (94, 125), 5),
+                                                        (70, (40, 50), 2), (130, (30, 40), 1),
+                                                        (3, (1, 9), 3), (4, (11, 1), 0.5)])
+def test_matches_equal_official_with_many_classes_and_odd_shapes(num_classes, shape, bound_th):
+    rng = np.random.default_rng(num_classes + shape[0])
+    gt = rng.integers(0, num_classes, (shape[0] // 5 + 1, shape[1] // 5 + 1))
+    gt = np.kron(gt, np.ones((5, 5), int))[:shape[0], :shape[1]]
+    pred = np.roll(gt, (1, -2), axis=(0, 1)).copy()
+    pred.flat[::7] = rng.integers(0, num_classes, pred.flat[::7].size)
+    pred.flat[0] = 255
+    counts = boundary_f_matches(pred, gt, num_classes, bound_th)
+    assert counts[:, 2].sum() > 0
+    assert (counts == ref_image_counts(pred, gt, num_classes, bound_th)).all()
+
+
+def _voc_like(seed, shape=(60, 80), num_classes=21):
+    pred, gt = random_maps(seed, shape, num_classes)
+    gt[:3] = 255  # a void band
+    return pred, gt
+
+
+def test_parallel_counts_equal_in_process_and_metric():
+    pairs = [_voc_like(seed) for seed in range(4)]
+    preds, gts = [p for p, _ in pairs], [g for _, g in pairs]
+    serial = boundary_f_counts_parallel(preds, gts, 21)
+    parallel = boundary_f_counts_parallel(preds, gts, 21, workers=2)
+    for a, b in zip(serial, parallel):
+        for x, y in zip(a, b):
+            assert (x == y).all()
+    metric = BoundaryFMetric()
+    metric.dataset_meta = dict(classes=tuple(range(21)))
+    metric.process({}, [_sample(p, g) for p, g in pairs])
+    assert summarise_counts(parallel)[2] == metric.compute_metrics(metric.results)
+    assert summarise_counts(parallel)[2]['F'] == pytest.approx(round(ref_mean_f(preds, gts, 21)
+                                                                     * 100, 2), abs=1e-9)
+
+
+def test_score_label_files_equals_metric(tmp_path):
+    from PIL import Image
+    pairs = [_voc_like(seed + 10) for seed in range(3)]
+    pred_paths, gt_paths = [], []
+    for i, (pred, gt) in enumerate(pairs):
+        pred_paths.append(str(tmp_path / f'p{i}.png'))
+        gt_paths.append(str(tmp_path / f'g{i}.png'))
+        Image.fromarray(pred.astype(np.uint8)).save(pred_paths[-1])
+        Image.fromarray(gt.astype(np.uint8)).save(gt_paths[-1])
+    metric = BoundaryFMetric()
+    metric.dataset_meta = dict(classes=tuple(range(21)))
+    metric.process({}, [_sample(p, g) for p, g in pairs])
+    expected = metric.compute_metrics(metric.results)
+    assert score_label_files(pred_paths, gt_paths, 21, workers=2) == expected
+    assert score_label_files(pred_paths, gt_paths, 21, progress=False) == expected
+    Image.fromarray(pairs[0][1][:-1].astype(np.uint8)).save(gt_paths[0])
+    with pytest.raises(ValueError, match='p0.png'):
+        score_label_files(pred_paths, gt_paths, 21, progress=False)
+
+
+def test_image_counts_areas_equal_iou_metric():
+    from mmseg_hfpl.evaluation import image_counts
+    pred, gt = _voc_like(30, (50, 70), num_classes=6)
+    pred[:5, :5] = 255  # a prediction outside the classes is never counted
+    counts, *areas = image_counts(pred, gt, 6)
+    expected = IoUMetric.intersect_and_union(torch.from_numpy(pred), torch.from_numpy(gt), 6, 255)
+    for ours, theirs in zip(areas, expected):
+        assert ours.dtype == np.int64
+        assert ours.tolist() == theirs.long().tolist()
+    gt_f = np.where(gt == 255, 0, gt)
+    assert (counts == ref_image_counts(pred, gt_f, 6)).all()

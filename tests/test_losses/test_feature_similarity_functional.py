@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from mmseg_hfpl.losses.functional import pairwise_feature_similarity
+from mmseg_hfpl.losses.functional import pair_block_elements, pairwise_feature_similarity
 from mmseg_hfpl.losses.reference import dense_feature_similarity
 
 
@@ -108,8 +108,61 @@ def test_float32_matches_float64_reference():
     assert (grad.double() - g_ref).abs().max().item() <= 1e-5 * g_ref.abs().max().item()
 
 
+@pytest.mark.parametrize('block_elements', [1, 40, 700, 1 << 20])
+def test_block_sizes_and_batched_images_give_the_same_values(block_elements):
+    # 1: one image row of one image per block (the per-image path); 1 << 20: every image and row
+    # in one block (the batched path used on CUDA); the others mix both along the triangle
+    gen = torch.Generator().manual_seed(3)
+    image = torch.rand(3, 3, 7, 6, generator=gen, dtype=torch.float64)
+    gated = torch.rand(3, 4, 7, 6, generator=gen, dtype=torch.float64, requires_grad=True)
+    mu = torch.tensor(2.5, dtype=torch.float64, requires_grad=True)
+    sigma = torch.tensor(5.0, dtype=torch.float64, requires_grad=True)
+    value = pairwise_feature_similarity(image, gated, mu, sigma, block_elements=block_elements)
+    grads = torch.autograd.grad(value, [gated, mu, sigma])
+    ref = dense_feature_similarity(image, gated, mu, sigma)
+    ref_grads = torch.autograd.grad(ref, [gated, mu, sigma])
+    assert value.item() == pytest.approx(ref.item(), rel=1e-12)
+    assert torch.allclose(grads[0], ref_grads[0], rtol=1e-10, atol=1e-12)
+    assert grads[1].item() == pytest.approx(ref_grads[1].item(), rel=1e-10)
+    assert grads[2].item() == pytest.approx(ref_grads[2].item(), rel=1e-10)
+
+
+def test_absent_classes_are_skipped_exactly():
+    # zeroed (absent) channels and a constant one: left out of the pairwise products, their
+    # gradient is exactly 0 and the value is that of the dense formulation
+    gen = torch.Generator().manual_seed(4)
+    image = torch.rand(2, 3, 6, 8, generator=gen, dtype=torch.float64)
+    gated = torch.rand(2, 5, 6, 8, generator=gen, dtype=torch.float64)
+    gated[:, 1] = 0.0
+    gated[:, 3] = 0.25
+    gated[0, 4] = 0.0  # absent from one image only: kept for the batch
+    gated.requires_grad_()
+    value = pairwise_feature_similarity(image, gated)
+    (grad, ) = torch.autograd.grad(value, gated)
+    gated_ref = gated.detach().clone().requires_grad_()
+    ref = dense_feature_similarity(image, gated_ref)
+    (g_ref, ) = torch.autograd.grad(ref, gated_ref)
+    assert value.item() == pytest.approx(ref.item(), rel=1e-12)
+    assert grad[:, 1].abs().max().item() == 0.0
+    assert grad[:, 3].abs().max().item() == 0.0
+    assert grad[0, 4].abs().max().item() == 0.0
+    assert torch.allclose(grad, g_ref, rtol=1e-10, atol=1e-14)
+    everything_absent = pairwise_feature_similarity(image, torch.zeros(2, 3, 6, 8,
+                                                                       dtype=torch.float64))
+    assert everything_absent.item() == 0.0
+
+
+def test_block_size_of_the_cpu_is_a_cache_sized_budget():
+    from mmseg_hfpl.losses.functional import _cpu_cache_bytes
+    assert _cpu_cache_bytes() >= 1 << 16
+    assert pair_block_elements(torch.device('cpu')) == max(1 << 14, _cpu_cache_bytes() // 4)
+
+
 def test_bad_shapes_raise():
     with pytest.raises(ValueError, match='image'):
         pairwise_feature_similarity(torch.rand(1, 4, 3, 3), torch.rand(1, 2, 3, 3))
     with pytest.raises(ValueError, match='gated'):
         pairwise_feature_similarity(torch.rand(1, 3, 3, 3), torch.rand(1, 2, 4, 3))
+    with pytest.raises(ValueError, match='block_elements'):
+        pairwise_feature_similarity(torch.rand(1, 3, 3, 3), torch.rand(1, 2, 3, 3),
+                                    block_elements=0)
