@@ -8,11 +8,10 @@ import os
 import os.path as osp
 
 from mmengine.config import Config, DictAction
-from mmengine.runner import Runner
 
 import mmseg_hfpl  # noqa: F401
 from mmseg_hfpl.engine import destroy_process_group
-from train import prepare_distributed
+from train import build_runner, prepare_device, prepare_distributed
 
 
 def parse_args():
@@ -45,6 +44,7 @@ def main():
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
     prepare_distributed(cfg, args.launcher)
+    messages = prepare_device(cfg)  # SyncBN -> BN without CUDA
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir', None) is None:
@@ -54,7 +54,9 @@ def main():
         hooks.append(dict(type='CAMVisualizationHook', out_dir=args.show_dir))
         cfg.custom_hooks = hooks
     cfg.load_from = args.checkpoint
-    runner = Runner.from_cfg(cfg)
+    runner = build_runner(cfg)
+    for message in messages:
+        runner.logger.info(message)
     runner.test()
     destroy_process_group()
 

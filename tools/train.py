@@ -1,17 +1,27 @@
 """Train a model (mmseg 1.2.2's tools/train.py with the mmseg_hfpl plugin and CPU-only
-distributed support)."""
+distributed support).
+
+Batch size: a config stating ``total_batch_size`` (the official recipe's batch over all GPUs)
+trains with ``total_batch_size // world_size`` images per process at the config's learning rate,
+so ``tools/dist_train.sh CONFIG N`` runs the recipe for any N that divides it (another N is an
+error); ``--cfg-options train_dataloader.batch_size=B`` sets the per-process batch explicitly.
+The effective total batch is logged at start. Without CUDA, SyncBN is trained as BN (logged).
+"""
 import argparse
 import logging
 import os
 import os.path as osp
 
+import torch
 from mmengine.config import Config, DictAction
 from mmengine.logging import print_log
 from mmengine.runner import Runner
 from mmseg.registry import RUNNERS
 
 import mmseg_hfpl  # noqa: F401  registers the plugin and the torch>=2.6 checkpoint loader
-from mmseg_hfpl.engine import destroy_process_group, init_cpu_process_group
+from mmseg_hfpl.pseudo_labels.config import resolve_pseudo_label_dir
+from mmseg_hfpl.engine.dist import (destroy_process_group, init_cpu_process_group,
+                                    launcher_world_size, set_train_batch_size, sync_bn_to_bn)
 
 
 def parse_args():
@@ -43,13 +53,34 @@ def parse_args():
 
 
 def prepare_distributed(cfg, launcher: str) -> None:
-    """On CPU-only machines, run distributed jobs on gloo with CPU DDP."""
+    """On CPU-only machines, run distributed jobs on gloo with CPU DDP (wrapped as mmengine's
+    Runner wraps a GPU model: no buffer broadcast, the config's ``find_unused_parameters``)."""
     cfg.launcher = launcher
-    if init_cpu_process_group(launcher):
+    init_cpu_process_group(launcher)  # unless a group exists already
+    if launcher == 'pytorch' and not torch.cuda.is_available():
         cfg.env_cfg.setdefault('dist_cfg', {})['backend'] = 'gloo'
         wrapper = cfg.get('model_wrapper_cfg') or dict(type='MMDistributedDataParallel')
         wrapper['device_ids'] = None  # DDP of a CPU module takes no device ids
+        wrapper.setdefault('broadcast_buffers', False)
+        wrapper.setdefault('find_unused_parameters', cfg.get('find_unused_parameters', False))
         cfg.model_wrapper_cfg = wrapper
+
+
+def prepare_device(cfg) -> list:
+    """Config changes for the machine at hand; returns the messages for the training log.
+
+    Without CUDA, every ``SyncBN`` of the model is built as ``BN`` (SyncBN cannot run on CPU
+    under DDP; single-process SyncBN is BN anyway), in this one place rather than per config.
+    """
+    if torch.cuda.is_available():
+        return []
+    count = sync_bn_to_bn(cfg.model)
+    return [f'no CUDA: {count} SyncBN layer config(s) built as BN'] if count else []
+
+
+def build_runner(cfg):
+    """The config's runner (``runner_type``) or mmengine's."""
+    return Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
 
 
 def main():
@@ -57,7 +88,12 @@ def main():
     cfg = Config.fromfile(args.config)
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
+    resolve_pseudo_label_dir(cfg)  # pseudo_label_dir is relative to the working directory
     prepare_distributed(cfg, args.launcher)
+    world_size = launcher_world_size(args.launcher)
+    explicit_batch = 'train_dataloader.batch_size' in (args.cfg_options or {})
+    _, _, batch_message = set_train_batch_size(cfg, world_size, explicit_batch)
+    messages = [batch_message] + prepare_device(cfg)
 
     # work_dir priority: CLI > config > ./work_dirs/<config name>
     if args.work_dir is not None:
@@ -79,7 +115,12 @@ def main():
 
     cfg.resume = args.resume
 
-    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+    runner = build_runner(cfg)
+    if runner.world_size != world_size:
+        raise RuntimeError(f'the runner has {runner.world_size} processes, the launcher '
+                           f'{args.launcher!r} said {world_size}')
+    for message in messages:
+        runner.logger.info(message)
     runner.train()
     destroy_process_group()
 

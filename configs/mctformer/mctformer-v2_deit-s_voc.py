@@ -57,8 +57,11 @@ _train = dict(
     data_root='data/VOCdevkit/VOC2012',
     cls_label_file='cls_labels.npy',
     pipeline=train_pipeline)
+# official run.sh: one process (no torchrun) with --batch-size 64 = the total batch; tools/train.py
+# trains 64 // world_size images per process, at the lr of the single-GPU run
+total_batch_size = 64
 train_dataloader = dict(
-    batch_size=64,
+    batch_size=total_batch_size,
     num_workers=10,
     drop_last=True,
     sampler=dict(type='DefaultSampler', shuffle=True),

@@ -10,6 +10,7 @@
 # PPMG (CVS + per-class CRF, alpha 11) in DIR/ppmg:
 #   python tools/make_pseudo_labels.py configs/pmm/pmm-a_r38_voc.py CKPT --out DIR
 _base_ = '../seam/seam_r38_voc.py'
-train_dataloader = dict(batch_size=24)
+total_batch_size = 24  # over all processes (tools/train.py: 24 // world_size per process)
+train_dataloader = dict(batch_size=total_batch_size)
 optim_wrapper = dict(optimizer=dict(lr=0.02))
 pseudo_label_cfg = dict(crf_alphas=(24, ), affinity_labels=False, ppmg=dict(alpha=11))

@@ -16,11 +16,13 @@ train_pipeline = [
     dict(type='RandomCrop', crop_size=crop_size),
     dict(type='PackWSSSInputs'),
 ]
+total_batch_size = 8  # over all processes (tools/train.py: 8 // world_size per process)
 train_dataloader = dict(
-    batch_size=8,
+    batch_size=total_batch_size,
     num_workers=8,
     drop_last=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(pipeline=train_pipeline))
-pseudo_label_cfg = dict(scales=(0.5, 1.0, 1.5, 2.0), flip=True, crf_alphas=(4, 24),
-                        affinity_labels=True)
+# the official SEAM / hfpl inference min-max normalises the summed CAMs (infer_SEAM.py)
+pseudo_label_cfg = dict(scales=(0.5, 1.0, 1.5, 2.0), flip=True, cam_norm='min_max',
+                        crf_alphas=(4, 24), affinity_labels=True)

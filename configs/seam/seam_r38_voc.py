@@ -25,8 +25,11 @@ _train = dict(
     data_root='data/VOCdevkit/VOC2012',
     cls_label_file='cls_labels.npy',
     pipeline=train_pipeline)
+# the official batch of 8 is the total over all GPUs: tools/train.py trains 8 // world_size
+# images per process (tools/dist_train.sh with 1, 2, 4 or 8 processes)
+total_batch_size = 8
 train_dataloader = dict(
-    batch_size=8,
+    batch_size=total_batch_size,
     num_workers=8,
     drop_last=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
@@ -39,5 +42,6 @@ train_dataloader = dict(
                  data_prefix=dict(img_path='JPEGImages', seg_map_path='SegmentationClassAug')),
         ]))
 # defaults of tools/make_pseudo_labels.py for this config
-pseudo_label_cfg = dict(scales=(0.5, 1.0, 1.5, 2.0), flip=True, crf_alphas=(4, 24),
-                        affinity_labels=True)
+# the official SEAM / hfpl inference min-max normalises the summed CAMs (infer_SEAM.py)
+pseudo_label_cfg = dict(scales=(0.5, 1.0, 1.5, 2.0), flip=True, cam_norm='min_max',
+                        crf_alphas=(4, 24), affinity_labels=True)

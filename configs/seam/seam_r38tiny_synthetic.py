@@ -15,4 +15,4 @@ model = dict(
         init_cfg=None),
     decode_head=dict(in_channels=(128, 256, 1024), channels=1024, num_classes=6),
     test_cfg=dict(bg_threshold=0.3))
-pseudo_label_cfg = dict(crf_alphas=(4, 24), affinity_labels=True)
+pseudo_label_cfg = dict(cam_norm='min_max', crf_alphas=(4, 24), affinity_labels=True)

@@ -28,8 +28,11 @@ _train = dict(
     data_root='data/VOCdevkit/VOC2012',
     cls_label_file='cls_labels.npy',
     pipeline=train_pipeline)
+# official batch 16 (one process, DataParallel) = the total over all processes: tools/train.py
+# trains 16 // world_size images per process
+total_batch_size = 16
 train_dataloader = dict(
-    batch_size=16,
+    batch_size=total_batch_size,
     num_workers=8,
     drop_last=True,
     sampler=dict(type='DefaultSampler', shuffle=True),

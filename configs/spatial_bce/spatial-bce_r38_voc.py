@@ -62,8 +62,11 @@ _train = dict(
     data_root='data/VOCdevkit/VOC2012',
     cls_label_file='cls_labels.npy',
     pipeline=train_pipeline)
+# official train.py: batch 12 on one process (DataParallel) = the total batch; tools/train.py
+# trains 12 // world_size images per process
+total_batch_size = 12
 train_dataloader = dict(
-    batch_size=12,
+    batch_size=total_batch_size,
     num_workers=8,
     drop_last=True,
     sampler=dict(type='DefaultSampler', shuffle=True),

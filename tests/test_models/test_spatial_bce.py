@@ -190,3 +190,68 @@ def test_predict_labels_with_fixed_or_learned_thresholds(mode, monkeypatch):
     else:  # class 0 over 0.5 (1 and .667), class 1 over 0.3 (1 and .4)
         expected = [1, 1, 2, 2]
     assert out.pred_sem_seg.data[0, 0].tolist() == expected
+
+
+def official_step_losses(head, x, data, threshold_phase):
+    """The official objective (``train.py``: spatial BCE + KL), written with the loss
+    functions directly: in a network iteration the threshold head is not in the graph."""
+    from mmseg_hfpl.losses.spatial_bce_loss import (foreground_ratio_kl,
+                                                    spatial_bce_network_loss,
+                                                    spatial_bce_threshold_loss)
+    out = head([x])
+    label = torch.stack([s.gt_img_label for s in data])
+    fg = head.fg_prior(data)
+    sbce = spatial_bce_threshold_loss(out['logits'], label, out['threshold']) \
+        if threshold_phase else spatial_bce_network_loss(out['logits'], label, fg)
+    return sbce + foreground_ratio_kl(out['logits'], label, fg)
+
+
+def test_network_iteration_keeps_the_threshold_head_in_the_graph():
+    # DDP needs a gradient for every parameter in every iteration: the unused threshold head
+    # enters with weight 0 (the loss value is unchanged), a zero gradient, not None
+    torch.manual_seed(0)
+    head = make_head()
+    x = torch.rand(2, 64, 6, 6)
+    data = samples([[1, 0, 1, 0, 0], [0, 1, 0, 0, 0]])
+    set_iter(0)
+    losses = head.loss([x], data, {})
+    (losses['loss_sbce'] + losses['loss_kl']).backward()
+    grad = head.threshold.weight.grad
+    assert grad is not None and grad.abs().max() == 0
+    torch.testing.assert_close(losses['loss_sbce'] + losses['loss_kl'],
+                               official_step_losses(head, x, data, False))
+
+
+def test_sgd_updates_the_threshold_head_only_in_threshold_iterations_as_official():
+    """Cycle (2, 1): iterations 0, 2 network, 1, 3 threshold. SGD with momentum and weight decay
+    (the config's optimiser) on our head = on the official objective, where the threshold head
+    gets no gradient in network iterations (SGD skips it: no decay, frozen momentum)."""
+    torch.manual_seed(0)
+    ours = make_head(cycle=2, network_iters=1)
+    ref = make_head(cycle=2, network_iters=1)
+    ref.load_state_dict(ours.state_dict())
+    opts = [torch.optim.SGD(h.parameters(), lr=0.1, momentum=0.9, weight_decay=0.05)
+            for h in (ours, ref)]
+    x = torch.rand(2, 64, 6, 6)
+    data = samples([[1, 0, 1, 0, 0], [0, 1, 0, 0, 0]])
+    frozen = None
+    try:
+        for it in range(4):
+            set_iter(it)
+            for opt in opts:
+                opt.zero_grad(set_to_none=True)
+            losses = ours.loss([x], data, {})
+            (losses['loss_sbce'] + losses['loss_kl']).backward()
+            official_step_losses(ref, x, data, it % 2 == 1).backward()
+            assert ref.threshold.weight.grad is None or it % 2 == 1
+            for opt in opts:
+                opt.step()
+            for (name, p), q in zip(ours.named_parameters(), ref.parameters()):
+                torch.testing.assert_close(p, q, rtol=1e-5, atol=1e-7, msg=f'{it} {name}')
+            if it == 1:
+                frozen = ours.threshold.weight.detach().clone()
+            if it == 2:  # a network iteration after a threshold one: untouched, momentum too
+                assert torch.equal(ours.threshold.weight, frozen)
+    finally:
+        set_iter(0)
+    assert not torch.equal(ours.threshold.weight, frozen)  # iteration 3 trained it

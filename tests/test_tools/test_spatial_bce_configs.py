@@ -8,7 +8,7 @@ import os
 import numpy as np
 import pytest
 
-from ..utils import short_training_options, train_log, twin_options
+from ..utils import output_files, short_training_options, train_log, twin_options
 from .test_seam_configs import run, small_voc_options
 
 
@@ -68,11 +68,11 @@ def test_cpu_twin_runs_two_phases_with_pseudo_labels(synthetic_root, tmp_path):
          '--scales', '1.0', '--label-crf', '--cfg-options', *opts])
     metrics = json.load(open(pl / 'metrics.json'))
     assert {'cam', 'crf_label'} <= set(metrics)
-    for res in metrics.values():
-        assert 0 <= res['J'] <= 100 and 0 <= res['F'] <= 100
+    for key in ('cam', 'crf_label'):  # the scores of both label sets
+        assert 0 <= metrics[key]['J'] <= 100 and 0 <= metrics[key]['F'] <= 100
     manifest = json.load(open(pl / 'cams' / 'manifest.json'))
     assert manifest['bg_threshold'] == pytest.approx(0.30)  # model test_cfg
-    assert len(os.listdir(pl / 'ir_label')) == 16  # pseudo_label_cfg ir_labels (0.60, 0.25)
+    assert len(output_files(pl / 'ir_label')) == 16  # pseudo_label_cfg ir_labels (0.60, 0.25)
     # phase 2: phase 1's weights, prior = class shares of phase 1's CRF labels (no default:
     # an image without a CRF label would stop the run)
     p2 = tmp_path / 'p2'
@@ -125,3 +125,67 @@ def test_semantic_and_irn_thresholds_of_the_configs(config, threshold, isl, fsl)
         assert head.loss_isl.loss_weight == 0.2 and head.loss_isl.posterior == 'binomial'
     if fsl:
         assert head.loss_fsl.loss_weight == 1.0 and head.loss_fsl.gating == 'max_norm'
+
+
+def ddp_twin_options(root):
+    """The CPU twin at 64x64 on the embedded data for the DDP tests: total batch 4, the cycle
+    (3, 2) (iterations 0-1 network, 2 threshold), and no randomness or per-process statistics
+    that one process does not share: no flip, no dropout (masks drawn per process), BN in eval
+    mode (batch statistics are per process without SyncBN)."""
+    opts = [o for o in twin_options(root, crop=False, extra=[
+        'model.backbone.base_channels=8', 'model.decode_head.in_channels=512',
+        'model.backbone.norm_eval=True', 'model.backbone.dropouts=(0.0,0.0)',
+        'train_dataloader.dataset.pipeline.2.prob=0.0',
+        'model.decode_head.cycle=3', 'model.decode_head.network_iters=2', 'randomness.seed=0',
+        'total_batch_size=4', 'train_cfg.val_interval=100', 'default_hooks.checkpoint=None'])
+        if not o.startswith('train_dataloader.batch_size')]
+    return opts + ['train_cfg.max_iters=3', 'param_scheduler.0.end=3',
+                   'default_hooks.logger.interval=1']
+
+
+def test_cpu_twin_trains_under_dist_train_with_the_losses_of_one_process(synthetic_root,
+                                                                        tmp_path):
+    """Both parts of the cycle under 2 gloo ranks (before the zero-weighted threshold term DDP
+    stopped at iteration 2: "Expected to have finished reduction in the prior iteration"), at
+    the losses of one process training the same total batch of 4."""
+    import subprocess
+
+    from ..utils import retry_on_rank_abort
+    from .test_distributed_configs import ROOT, launch_driver
+    config = 'configs/spatial_bce/spatial-bce_r38tiny_synthetic.py'
+    work = tmp_path / 'dist'
+
+    def once(attempt):
+        env = dict(os.environ, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1', PORT=str(29730 + attempt))
+        return subprocess.run(['bash', 'tools/dist_train.sh', config, '2', '--work-dir', str(work),
+                               '--cfg-options', *ddp_twin_options(synthetic_root)], cwd=ROOT,
+                              env=env, capture_output=True, text=True, timeout=900)
+
+    res = retry_on_rank_abort(once)
+    assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-4000:]
+    log, lines = train_log(work)
+    assert "effective total batch size 4 = 2 process(es) x 2 (the config's total_batch_size)" \
+        in log
+    phases = [ln.split('decode.threshold_phase: ')[1][:6] for ln in lines]
+    assert phases == ['0.0000', '0.0000', '1.0000'], phases
+
+    # per-rank losses through the driver: the mean over the 2 ranks = the loss of 1 process,
+    # iteration by iteration (the same 4 images: rank r takes the sampler's r-th of every 2)
+    spec = [dict(name='twin', config=config, cfg_options=ddp_twin_options(synthetic_root))]
+    results = {}
+    for nproc in (1, 2):
+        out = tmp_path / f'driver{nproc}'
+        out.mkdir()
+        results[nproc] = launch_driver(spec, str(out), nproc=nproc)['twin']
+    for rec in results[1] + results[2]:
+        assert rec['error'] is None, rec.get('traceback')
+        assert rec['total_batch'] == 4 and [it['iter'] for it in rec['iters']] == [0, 1, 2]
+    assert results[2][0]['max_param_diff_to_rank0'] == 0.0
+    single = [it['losses'] for it in results[1][0]['iters']]
+    for it, ref in enumerate(single):
+        ranks = [rec['iters'][it]['losses'] for rec in results[2]]
+        for name, value in ref.items():
+            # every term, the count-normalised KL and threshold loss too (their counts are the
+            # total batch's under DDP): measured within 3e-7
+            mean = sum(r[name] for r in ranks) / 2
+            assert mean == pytest.approx(value, rel=1e-5), (it, name, mean, value)

@@ -1,7 +1,9 @@
 """Spatial-BCE's head (Wu et al., ECCV 2022; allenwu97/Spatial-BCE ``models/resnet38.py``)."""
+import functools
 import json
 import math
 import os.path as osp
+import weakref
 from typing import Dict, List, Optional
 
 import cv2
@@ -13,6 +15,7 @@ from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from mmseg.registry import MODELS
 from mmseg.utils import ConfigType, SampleList
 from torch import Tensor
+from torch.optim.optimizer import register_optimizer_step_pre_hook
 
 from .cam_head import stack_image_labels
 
@@ -96,6 +99,19 @@ class ForegroundPrior:
         return torch.from_numpy(np.stack([self.ratios(n) for n in names])).float()
 
 
+def _skip_threshold_update(head_ref: 'weakref.ref', optimizer, args, kwargs) -> None:
+    """Optimizer step pre-hook of a :class:`SpatialBCEHead`: after a network iteration, drop the
+    threshold head's (zero) gradients so that the step leaves it untouched, as the official
+    code's optimizer, which never sees a gradient for it in those iterations (SGD skips a
+    parameter without gradient: no weight decay, no momentum step, frozen momentum buffer)."""
+    head = head_ref()
+    if head is None or not head._threshold_unused:
+        return
+    head._threshold_unused = False
+    for param in head.threshold.parameters():
+        param.grad = None
+
+
 @MODELS.register_module()
 class SpatialBCEHead(BaseDecodeHead):
     """Spatial-BCE on ResNet-38's ``conv6`` (4096 ch, already ReLU-ed): a bias-free 1x1
@@ -111,6 +127,14 @@ class SpatialBCEHead(BaseDecodeHead):
     (``iter``, set by the runner's ``RuntimeInfoHook`` before each iteration, counted across
     epochs; 0 outside a runner), so epoch- and iteration-based loops both work. ``fg_prior``
     configures :class:`ForegroundPrior`. The log shows ``threshold_phase`` (0 or 1).
+
+    Distributed training: in the network iterations the threshold head's output enters the
+    loss with weight 0, so DDP sees a gradient for every parameter in every iteration (no
+    ``find_unused_parameters``, which would also hide genuinely unused parameters), and the
+    head's optimizer step pre-hook (:func:`_skip_threshold_update`) drops those zero gradients
+    before the step, so the threshold head is updated exactly as officially: only in the
+    threshold iterations (the network is trained in every iteration, by the KL term and the
+    threshold loss through ``conv6``; in the network iterations also by the spatial BCE).
 
     Args:
         fg_prior (dict): ``file`` / ``label_dir`` / ``default`` of :class:`ForegroundPrior`.
@@ -150,6 +174,10 @@ class SpatialBCEHead(BaseDecodeHead):
         self.loss_kl = MODELS.build(loss_kl)
         self.loss_isl = MODELS.build(loss_isl) if loss_isl else None
         self.loss_fsl = MODELS.build(loss_fsl) if loss_fsl else None
+        self._threshold_unused = False  # set by a network iteration, read by the step hook
+        handle = register_optimizer_step_pre_hook(
+            functools.partial(_skip_threshold_update, weakref.ref(self)))
+        weakref.finalize(self, handle.remove)
 
     def init_weights(self) -> None:
         for conv in [self.mask_layer_downsample, self.threshold, *self.fc_list]:
@@ -185,9 +213,13 @@ class SpatialBCEHead(BaseDecodeHead):
         label = stack_image_labels(batch_data_samples, self.num_fg).to(logits.device)
         fg_ratio = self.fg_prior(batch_data_samples).to(logits.device)
         phase = self.current_threshold_phase()
+        loss_sbce = self.loss_decode(logits, label, fg_ratio, out['threshold'],
+                                     threshold_phase=phase)
+        self._threshold_unused = not phase
+        if not phase:  # unused threshold head: weight 0 for DDP, its update skipped (see above)
+            loss_sbce = loss_sbce + 0.0 * out['threshold'].float().mean()
         losses = {
-            self.loss_decode.loss_name:
-            self.loss_decode(logits, label, fg_ratio, out['threshold'], threshold_phase=phase),
+            self.loss_decode.loss_name: loss_sbce,
             self.loss_kl.loss_name: self.loss_kl(logits, label, fg_ratio),
         }
         if self.loss_isl is not None:  # hfpl add-on: eqs. 14-18 on the spatial-BCE logits

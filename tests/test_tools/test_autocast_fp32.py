@@ -1,0 +1,74 @@
+"""Under mixed precision (``--amp``: autocast; here CPU bf16) the hfpl losses, the CRF and the
+random walk compute in fp32: their results under autocast equal those without it."""
+import numpy as np
+import pytest
+import torch
+
+from mmseg_hfpl.losses.feature_similarity_loss import FeatureSimilarityLoss
+from mmseg_hfpl.losses.importance_sampling_loss import ImportanceSamplingLoss
+from mmseg_hfpl.pseudo_labels.crf import crf_probabilities
+from mmseg_hfpl.pseudo_labels.random_walk import neighbour_pairs, random_walk
+
+
+def autocast():
+    return torch.autocast('cpu', dtype=torch.bfloat16)
+
+
+def test_fsl_is_fp32_under_autocast():
+    gen = torch.Generator().manual_seed(0)
+    score = torch.randn(2, 3, 8, 8, generator=gen)
+    label = torch.tensor([[1., 0., 1.], [0., 1., 0.]])
+    image = torch.rand(2, 3, 32, 32, generator=gen)
+    loss = FeatureSimilarityLoss(gating='max_norm', subtract_min=True, with_background=True)
+    ref = loss(score, label, image=image)
+    with autocast():
+        # the network's output under autocast is bf16; the loss casts it to fp32 and runs
+        # without autocast: the same value as fp32 on the same (bf16-rounded) scores
+        out = loss(score.bfloat16(), label, image=image)
+        assert out.dtype == torch.float32
+    torch.testing.assert_close(out, loss(score.bfloat16().float(), label, image=image),
+                               rtol=0, atol=0)
+    assert out.item() == pytest.approx(ref.item(), rel=5e-2)
+
+
+
+
+@pytest.mark.parametrize('posterior', ['binomial', 'multinomial'])
+def test_isl_is_fp32_under_autocast(posterior):
+    """ImportanceSamplingLoss casts to fp32 without autocast (as FeatureSimilarityLoss): the
+    same draws and value as outside it (unguarded, bf16 gave 0.9480 for 0.9524)."""
+    score = torch.randn(2, 3, 8, 8, generator=torch.Generator().manual_seed(0)).bfloat16()
+    label = torch.tensor([[1., 0., 1.], [0., 1., 0.]])
+    loss = ImportanceSamplingLoss(num_samples=10, posterior=posterior)
+    torch.manual_seed(1)  # the same pixel draws
+    ref = loss(score.float(), label)
+    with autocast():
+        torch.manual_seed(1)
+        out = loss(score, label)
+    assert out.dtype == torch.float32
+    torch.testing.assert_close(out, ref, rtol=1e-6, atol=1e-7)
+
+
+def test_random_walk_is_fp32_under_autocast():
+    """random_walk runs its sparse products in fp32 without autocast (CPU torch has no bf16
+    sparse kernel: "addmm_out_sparse_csr_impl_mkl"), bit-equal to the walk outside it."""
+    gen = torch.Generator().manual_seed(0)
+    pairs = neighbour_pairs(6, 7, 3)
+    values = torch.rand(pairs.shape[1], generator=gen)
+    seeds = torch.rand(3, 42, generator=gen)
+    ref = random_walk(pairs, values, 42, seeds, beta=8, logt=3)
+    with autocast():
+        out = random_walk(pairs, values, 42, seeds, beta=8, logt=3)
+    assert out.dtype == torch.float32
+    torch.testing.assert_close(out, ref, rtol=0, atol=0)
+
+
+def test_crf_is_unaffected_by_autocast():
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 255, (12, 16, 3), dtype=np.uint8)
+    prob = rng.random((3, 12, 16)).astype(np.float32)
+    prob /= prob.sum(0, keepdims=True)
+    ref = crf_probabilities(image, prob)
+    with autocast():
+        out = crf_probabilities(image, prob)
+    assert out.dtype == ref.dtype and np.array_equal(out, ref)
