@@ -27,7 +27,8 @@ def test_import_registers_everything_in_a_fresh_interpreter():
             "'MCTformerSegmentor', 'SpatialBCEHead', 'SpatialBCESegmentor', 'SpatialBCELoss', "
             "'ForegroundRatioKLLoss', 'PretendedUnderFittingLoss', 'LargeFOVHead', "
             "'AffinityNet', 'InterPixelRelationNet', 'EfficientNetLite0'], "
-            "DATASETS: ['WSSSVOCDataset'], TRANSFORMS: ['PackWSSSInputs', 'RandomResizeLong'], METRICS: ['BoundaryFMetric'], "
+            "DATASETS: ['WSSSVOCDataset'], TRANSFORMS: ['PackWSSSInputs', 'RandomResizeLong', "
+            "'AffinityLabelsFromCRF'], METRICS: ['BoundaryFMetric'], "
             "HOOKS: ['CAMVisualizationHook', 'PseudoLabelHook']}\n"
             'missing = [n for r, ns in names.items() for n in ns if n not in r.module_dict]\n'
             'print(missing)\n')

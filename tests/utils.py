@@ -41,3 +41,10 @@ def train_log(work_dir):
     ``work_dir`` (a pathlib.Path)."""
     log = open(glob.glob(str(work_dir / '*' / '*.log'))[0]).read()
     return log, [ln for ln in log.splitlines() if '(train)' in ln and 'loss:' in ln]
+
+
+def output_files(directory):
+    """Sorted names of the output files of a directory written by the pseudo-label tools
+    (without the hidden ``.fingerprint.json`` of what made them)."""
+    import os
+    return sorted(f for f in os.listdir(directory) if not f.startswith('.'))

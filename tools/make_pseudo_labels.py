@@ -1,12 +1,18 @@
 """Generate CAM pseudo-labels for a trained WSSS model and score them (J, F, J&F).
 
     python tools/make_pseudo_labels.py CONFIG CHECKPOINT [--out DIR] [--split train]
-        [--scales 0.5 1 1.5 2] [--no-flip] [--bg-threshold 0.25] [--crf 4 24] [--label-crf]
-        [--affinity-labels] [--ir-labels 0.30 0.05] [--ppmg] [--workers N] [--curve]
-        [--overwrite] [--cfg-options k=v ...]
+        [--score-split val] [--scales 0.5 1 1.5 2] [--no-flip] [--cam-norm min_max]
+        [--bg-threshold 0.25] [--crf 4 24] [--label-crf] [--affinity-labels]
+        [--ir-labels 0.30 0.05] [--ppmg] [--workers N] [--curve] [--overwrite]
+        [--cfg-options k=v ...]
 
-Writes ``DIR/cams/*.npz``, ``DIR/cam/*.png`` (+ ``DIR/crf_a<alpha>/``, ``DIR/crf_label/``),
-``DIR/ppmg/``, ``DIR/metrics.json`` and, with ``--curve``, ``DIR/curve.csv`` + ``DIR/curve.png``.
+Labels the images of ``<split>_dataloader.dataset`` and scores the images of
+``<score-split>_dataloader.dataset`` against its masks (labelling them too if needed); the VOC
+configs score VOC ``train.txt`` (1,464 ``SegmentationClass`` masks, the paper's Table 1) while
+labelling train_aug. Writes ``DIR/cams/*.npz``, ``DIR/cam/*.png`` (+ ``DIR/crf_a<alpha>/``,
+``DIR/crf_label/``), ``DIR/ppmg/``, ``DIR/metrics.json`` (sweep-best J with its threshold, J at
+the fixed threshold, F at 0.25, a GT-free threshold: see ``mmseg_hfpl/pseudo_labels/scoring.py``)
+and, with ``--curve``, ``DIR/curve.csv`` + ``DIR/curve.png`` (F along the sweep too).
 For a model with its own background map (SIPE) the background values are factors on that map.
 A rerun skips finished images; pointing ``--out`` at the ground truth is refused. Options not
 given on the command line come from the config's ``pseudo_label_cfg`` (e.g. SEAM's CRF alphas)
@@ -21,12 +27,13 @@ from mmengine.config import Config, DictAction
 from mmengine.dist import get_dist_info, init_dist
 from mmengine.logging import MMLogger
 from mmengine.registry import init_default_scope
-from mmengine.runner import load_checkpoint
 from mmseg.registry import DATASETS, MODELS
 
 import mmseg_hfpl  # noqa: F401
-from mmseg_hfpl.engine import destroy_process_group, init_cpu_process_group
+from mmseg_hfpl.engine import (destroy_process_group, init_cpu_process_group,
+                               load_checkpoint_checked)
 from mmseg_hfpl.pseudo_labels import PseudoLabelGenerator, dataset_items
+from mmseg_hfpl.pseudo_labels.scoring import score_summary
 
 
 def parse_args():
@@ -36,10 +43,16 @@ def parse_args():
     parser.add_argument('--out', help='output directory (default: <work_dir>/pseudo_labels)')
     parser.add_argument('--split', default='train', choices=['train', 'val', 'test'],
                         help='which dataloader\'s dataset of the config to label')
+    parser.add_argument('--score-split', choices=['train', 'val', 'test', 'none'],
+                        help="which dataloader's dataset to score (default: the config's "
+                        'pseudo_label_cfg.score_split, else --split; none: do not score)')
     # unset options fall back to the config's pseudo_label_cfg, then to the defaults below
     parser.add_argument('--scales', type=float, nargs='+',
                         help='inference scales (default 0.5 1.0 1.5 2.0)')
     parser.add_argument('--no-flip', action='store_true', default=None)
+    parser.add_argument('--cam-norm', choices=['max', 'min_max'],
+                        help="normalisation of the summed CAMs (default 'max'; SEAM, hfpl, PMM "
+                        "configs: 'min_max' as their official inference)")
     parser.add_argument('--bg-threshold', type=float,
                         help='background score of the cam labels (default: the model test_cfg)')
     parser.add_argument('--crf', type=float, nargs='*', metavar='ALPHA',
@@ -60,6 +73,9 @@ def parse_args():
                         help='sweep the background threshold (0.00-0.59; factors 0.1-2.0 on a '
                         "model's own background map) over the saved CAMs")
     parser.add_argument('--overwrite', action='store_true')
+    parser.add_argument('--allow-partial', action='store_true',
+                        help='load the checkpoint keys that fit the model (default: refuse a '
+                        'checkpoint whose keys differ)')
     parser.add_argument('--device', default='cpu')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
@@ -73,9 +89,10 @@ def parse_args():
 # pseudo_label_cfg key -> command-line option (``flip`` is stored negated as ``no_flip``)
 PSEUDO_LABEL_KEYS = dict(scales='scales', flip='no_flip', bg_threshold='bg_threshold',
                          crf_alphas='crf', label_crf='label_crf',
-                         affinity_labels='affinity_labels', ir_labels='ir_labels', ppmg='ppmg')
+                         affinity_labels='affinity_labels', ir_labels='ir_labels', ppmg='ppmg',
+                         cam_norm='cam_norm', score_split='score_split')
 DEFAULTS = dict(scales=[0.5, 1.0, 1.5, 2.0], no_flip=False, crf=[], label_crf=False,
-                affinity_labels=False, ppmg=False)
+                affinity_labels=False, ppmg=False, cam_norm='max')
 
 
 def apply_config_defaults(args, cfg) -> None:
@@ -109,31 +126,46 @@ def main():
         'work_dirs', osp.splitext(osp.basename(args.config))[0]), 'pseudo_labels')
     dataset = DATASETS.build(cfg[f'{args.split}_dataloader'].dataset)
     items = dataset_items(dataset)
+    score_split = args.score_split or args.split
+    score_items, score_set = None, None
+    if score_split != 'none':
+        score_cfg = cfg[f'{score_split}_dataloader'].dataset
+        score_items = items if score_split == args.split else dataset_items(
+            DATASETS.build(score_cfg))
+        score_set = describe_dataset(score_split, score_cfg)
     model = MODELS.build(cfg.model)
     bg = args.bg_threshold if args.bg_threshold is not None else model.bg_threshold
     generator = PseudoLabelGenerator(
         model, out, num_classes=len(dataset.metainfo['classes']),
         palette=dataset.metainfo.get('palette'), scales=args.scales, flip=not args.no_flip,
-        bg_threshold=bg, crf_alphas=args.crf,
+        normalisation=args.cam_norm, bg_threshold=bg, crf_alphas=args.crf,
         label_crf=dict(gt_prob=0.7) if args.label_crf else None, overwrite=args.overwrite,
         affinity_labels=args.affinity_labels,
         ir_labels=dict(fg_threshold=args.ir_labels[0], bg_threshold=args.ir_labels[1])
         if args.ir_labels else None,
         ppmg=(dict(args.ppmg) if isinstance(args.ppmg, dict) else {}) if args.ppmg else None,
         workers=args.workers)
-    generator.check_outputs(items)  # before anything is written
+    generator.check_outputs(items + (score_items or []))  # before anything is written
     os.makedirs(out, exist_ok=True)
     MMLogger.get_instance('mmseg_hfpl', log_file=osp.join(out, 'make_pseudo_labels.log'))
-    load_checkpoint(model, args.checkpoint, map_location='cpu')
+    load_checkpoint_checked(model, args.checkpoint, allow_partial=args.allow_partial)
     model.to(args.device).eval()
-    metrics = generator.run(items, curve=args.curve)
+    metrics = generator.run(items, curve=args.curve, score_set=score_set,
+                            score_items=[] if score_split == 'none' else score_items)
     rank = get_dist_info()[0]
     destroy_process_group()
     if rank != 0:
         return
-    for variant, res in metrics.items():
-        if variant != 'curve_best':
-            print(f'{variant:<12} J {res["J"]:.2f}  F {res["F"]:.2f}  J&F {res["J&F"]:.2f}')
+    for line in score_summary(metrics):
+        print(line)
+
+
+def describe_dataset(split: str, dataset_cfg) -> str:
+    """``val_dataloader (ImageSets/Segmentation/train.txt, masks SegmentationClass)``."""
+    parts = [dataset_cfg.get(k) for k in ('ann_file', ) if dataset_cfg.get(k)]
+    masks = (dataset_cfg.get('data_prefix') or {}).get('seg_map_path')
+    parts += [f'masks {masks}'] if masks else []
+    return f'{split}_dataloader' + (f' ({", ".join(parts)})' if parts else '')
 
 
 if __name__ == '__main__':

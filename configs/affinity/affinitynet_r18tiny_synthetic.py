@@ -1,8 +1,10 @@
-# AffinityNet at CPU size on the embedded dataset. Its labels come from two CRF maps of the CAM
-# stage (objects of the low alpha, background of the high alpha, 255 elsewhere):
-#   python tools/make_pseudo_labels.py configs/hfpl/demo_synthetic.py CKPT \
+# AffinityNet at CPU size on the embedded dataset. It trains on the two CRF maps of the CAM
+# stage (aff_crf/: pooled to the feature grid after the crop, objects of the low alpha,
+# background of the high alpha, 255 elsewhere, as PSA):
+#   .venv/bin/python tools/make_pseudo_labels.py configs/hfpl/demo_synthetic.py CKPT \
 #       --out work_dirs/demo_synthetic/pseudo_labels --crf 1 24 --affinity-labels
-# then train this config and refine the CAMs with tools/refine_pseudo_labels.py.
+# then train this config (--cfg-options pseudo_label_dir=DIR/aff_crf) and refine the CAMs with
+# tools/refine_pseudo_labels.py.
 _base_ = [
     '../_base_/datasets/synthetic_voc_pseudo.py', '../_base_/default_runtime.py',
     '../_base_/schedules/schedule_demo_cpu.py'
@@ -40,8 +42,15 @@ val_cfg = None
 val_dataloader = None
 val_evaluator = None
 custom_hooks = []
+pseudo_label_dir = 'work_dirs/demo_synthetic/pseudo_labels/aff_crf'
+# tools/refine_pseudo_labels.py scores the refined labels on the real masks of test_dataloader
+pseudo_label_cfg = dict(score_split='test')
 train_dataloader = dict(
     dataset=dict(
-        data_prefix=dict(
-            img_path='JPEGImages',
-            seg_map_path='work_dirs/demo_synthetic/pseudo_labels/aff_label')))
+        data_prefix=dict(img_path='JPEGImages', seg_map_path=pseudo_label_dir),
+        seg_map_suffix='.npz',
+        pipeline=[
+            dict(type='LoadImageFromFile'),
+            dict(type='AffinityLabelsFromCRF', crop_size=112, pool=8),
+            dict(type='PackSegInputs'),
+        ]))

@@ -8,8 +8,6 @@
 #   python tools/refine_pseudo_labels.py THIS AFF_CKPT --cams DIR/cams --out DIR/aff \
 #       --beta 8 --logt 6 --bg-alpha 6
 _base_ = './affinitynet_r50-d8_voc12aug.py'
-custom_imports = dict(imports=['mmseg_hfpl', 'mmpretrain.datasets'], allow_failed_imports=False)
-pseudo_label_dir = 'work_dirs/pseudo_labels/voc12aug/aff_label'
 model = dict(
     backbone=dict(
         _delete_=True,
@@ -21,26 +19,6 @@ model = dict(
         init_cfg=dict(type='Pretrained', checkpoint='pretrain/resnet38d_ilsvrc.pth')),
     in_index=(0, 1, 2),
     in_channels=(512, 1024, 4096))
-train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations'),
-    dict(type='RandomCrop', crop_size=(448, 448)),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='mmpretrain.ColorJitter', brightness=0.3, contrast=0.3, saturation=0.3, hue=0.1),
-    dict(type='PackSegInputs'),
-]
-_train = dict(
-    type='WSSSVOCDataset',
-    data_root='data/VOCdevkit/VOC2012',
-    data_prefix=dict(img_path='JPEGImages', seg_map_path=pseudo_label_dir),
-    cls_label_file='cls_labels.npy',
-    pipeline=train_pipeline)
-train_dataloader = dict(
-    batch_size=8,
-    dataset=dict(datasets=[
-        dict(**_train, ann_file='ImageSets/Segmentation/train.txt'),
-        dict(**_train, ann_file='ImageSets/Segmentation/aug.txt'),
-    ]))
 optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='SGD', lr=0.01, momentum=5e-4, weight_decay=5e-4),

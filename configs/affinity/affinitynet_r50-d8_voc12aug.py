@@ -1,12 +1,16 @@
 # AffinityNet on VOC 2012 train_aug (PSA / SEAM settings: crop 448, batch 8, 8 epochs, SGD lr 0.1
-# poly, weight decay 5e-4, radius 5; labels: objects of the CRF at alpha 4 (hfpl + ISL: 1),
-# background of the CRF at alpha 24), here on a dilated ResNetV1c-50 (stride 8); SEAM's own
-# ResNet-38 version is affinitynet_r38_voc12aug.py. Labels:
+# poly, weight decay 5e-4, radius 5; labels: the CRF marginals at alpha 4 (hfpl + ISL: 1) and 24,
+# cropped with the image, pooled 8x8 onto the feature grid and combined there, as PSA's
+# VOC12AffDataset), here on a dilated ResNetV1c-50 (stride 8); SEAM's own ResNet-38 version is
+# affinitynet_r38_voc12aug.py. Labels:
 #   tools/make_pseudo_labels.py CAM_CONFIG CKPT --out DIR --crf 4 24 --affinity-labels
+# Training: --cfg-options pseudo_label_dir=DIR/aff_crf (relative to the working directory).
 # Refinement: tools/refine_pseudo_labels.py THIS CKPT --cams DIR/cams --out DIR/aff
 #   --beta 8 --logt 6 --bg-alpha 6
 _base_ = ['../_base_/datasets/voc12_aug.py', '../_base_/default_runtime.py']
-pseudo_label_dir = 'work_dirs/pseudo_labels/voc12aug/aff_label'
+pseudo_label_dir = 'work_dirs/pseudo_labels/voc12aug/aff_crf'
+# tools/refine_pseudo_labels.py scores the refined labels on the real masks of test_dataloader
+pseudo_label_cfg = dict(score_split='test')
 norm_cfg = dict(type='SyncBN', requires_grad=True)
 model = dict(
     type='AffinityNet',
@@ -33,23 +37,24 @@ model = dict(
     mid_channels=(64, 128, 256),
     out_channels=448,
     radius=5)
+# PSA / hfpl train_aff_voc.py: colour jitter, then the joint crop + flip of image and CRF maps
+custom_imports = dict(imports=['mmseg_hfpl', 'mmpretrain.datasets'], allow_failed_imports=False)
 train_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations'),
-    dict(type='RandomResize', scale=(768, 448), ratio_range=(448 / 768, 1.0), keep_ratio=True),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PhotoMetricDistortion'),
-    dict(type='RandomCrop', crop_size=(448, 448)),
+    dict(type='mmpretrain.ColorJitter', brightness=0.3, contrast=0.3, saturation=0.3, hue=0.1),
+    dict(type='AffinityLabelsFromCRF', crop_size=448, pool=8),
     dict(type='PackSegInputs'),
 ]
 _train = dict(
     type='WSSSVOCDataset',
     data_root='data/VOCdevkit/VOC2012',
     data_prefix=dict(img_path='JPEGImages', seg_map_path=pseudo_label_dir),
+    seg_map_suffix='.npz',
     cls_label_file='cls_labels.npy',
     pipeline=train_pipeline)
+total_batch_size = 8  # PSA / SEAM / hfpl train_aff: 8 over all GPUs (tools/train.py splits it)
 train_dataloader = dict(
-    batch_size=8,
+    batch_size=total_batch_size,
     dataset=dict(
         _delete_=True,
         type='ConcatDataset',

@@ -42,8 +42,9 @@ val_cfg = None
 val_dataloader = None
 val_evaluator = None
 custom_hooks = []
+# relative to the working directory: --cfg-options pseudo_label_dir=DIR/ir_label
+pseudo_label_dir = 'work_dirs/demo_synthetic/pseudo_labels/ir_label'
+# tools/refine_pseudo_labels.py scores the refined labels on the real masks of test_dataloader
+pseudo_label_cfg = dict(score_split='test')
 train_dataloader = dict(
-    dataset=dict(
-        data_prefix=dict(
-            img_path='JPEGImages',
-            seg_map_path='work_dirs/demo_synthetic/pseudo_labels/ir_label')))
+    dataset=dict(data_prefix=dict(img_path='JPEGImages', seg_map_path=pseudo_label_dir)))

@@ -6,6 +6,8 @@
 #   --beta 10 --logt 8 --bg-threshold 0.25   (Spatial-BCE + hfpl: IRN fg .60 / bg .25)
 _base_ = ['../_base_/datasets/voc12_aug.py', '../_base_/default_runtime.py']
 pseudo_label_dir = 'work_dirs/pseudo_labels/voc12aug/ir_label'
+# tools/refine_pseudo_labels.py scores the refined labels on the real masks of test_dataloader
+pseudo_label_cfg = dict(score_split='test')
 norm_cfg = dict(type='BN', requires_grad=False)
 model = dict(
     type='InterPixelRelationNet',
@@ -47,8 +49,9 @@ _train = dict(
     data_prefix=dict(img_path='JPEGImages', seg_map_path=pseudo_label_dir),
     cls_label_file='cls_labels.npy',
     pipeline=train_pipeline)
+total_batch_size = 32  # IRN train_irn: 32 over all GPUs (tools/train.py splits it)
 train_dataloader = dict(
-    batch_size=32,
+    batch_size=total_batch_size,
     dataset=dict(
         _delete_=True,
         type='ConcatDataset',

@@ -54,8 +54,9 @@ _train = dict(
     data_prefix=dict(img_path='JPEGImages', seg_map_path=pseudo_label_dir),
     cls_label_file='cls_labels.npy',
     pipeline=train_pipeline)
+total_batch_size = 10  # hfpl train_final: 10 over all GPUs (tools/train.py splits it)
 train_dataloader = dict(
-    batch_size=10,
+    batch_size=total_batch_size,
     dataset=dict(
         _delete_=True,
         type='ConcatDataset',

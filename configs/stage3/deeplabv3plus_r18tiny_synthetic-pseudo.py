@@ -1,10 +1,10 @@
 # Stage 3 at CPU size: a small DeepLabV3+ (ResNetV1c-18, 16 base channels, BN) trained on the
 # pseudo-labels of the embedded dataset's training images and evaluated on its `val` split with
 # the real masks. Produce the labels first, e.g.
-#   python tools/make_pseudo_labels.py configs/hfpl/demo_synthetic.py CKPT \
+#   .venv/bin/python tools/make_pseudo_labels.py configs/hfpl/demo_synthetic.py CKPT \
 #       --out work_dirs/demo_synthetic/pseudo_labels --crf 1 24
-# and pick the label directory with --cfg-options train_dataloader.dataset.data_prefix.seg_map_path=DIR
-# (default: work_dirs/demo_synthetic/pseudo_labels/crf_a1).
+# and pick the label directory with --cfg-options pseudo_label_dir=DIR (relative to the working
+# directory; default: work_dirs/demo_synthetic/pseudo_labels/crf_a1).
 _base_ = [
     'mmseg::_base_/models/deeplabv3plus_r50-d8.py', '../_base_/datasets/synthetic_voc_pseudo.py',
     '../_base_/default_runtime.py', '../_base_/schedules/schedule_demo_cpu.py'

@@ -1,7 +1,8 @@
 from .background_curve import background_curve, best_threshold, write_curve
 from .cam_inference import labels_from_cams, load_cams, multi_scale_cams, save_cams
 from .crf import crf_cam_labels, crf_label_refine, crf_probabilities
-from .generator import PseudoLabelGenerator, dataset_items, image_name, score_label_files
+from ..evaluation import score_label_files
+from .generator import PseudoLabelGenerator, dataset_items, image_name
 from .random_walk import dense_affinity, neighbour_pairs, random_walk
 from .writer import check_output_dirs, write_label_png
 

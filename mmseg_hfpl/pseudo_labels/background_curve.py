@@ -6,8 +6,8 @@ from typing import Dict, List, Sequence
 
 import numpy as np
 from mmengine.utils import track_parallel_progress, track_progress
-from PIL import Image
 
+from ..datasets.checks import read_mask
 from ..evaluation.functional import boundary_f_matches, boundary_f_score
 from .cam_inference import load_cams, split_background
 
@@ -20,7 +20,7 @@ def _image_counts(task):
     """Per-threshold (intersection, union, boundary counts) of one image."""
     cam_path, gt_path, num_classes, thresholds, with_f, ignore_index = task
     bg_map, cams, classes = split_background(*load_cams(cam_path))
-    gt = np.asarray(Image.open(gt_path), np.int64)
+    gt = read_mask(gt_path, num_classes, cams.shape[1:]).astype(np.int64)
     if len(classes):
         peak = cams.max(axis=0)
         top = classes[cams.argmax(axis=0)]

@@ -1,5 +1,5 @@
 """Dense CRF refinement of CAMs (pydensecrf, provided by the pydensecrf2 package)."""
-from typing import Sequence
+from typing import Sequence, Tuple
 
 import numpy as np
 
@@ -47,21 +47,30 @@ def crf_probabilities(image_rgb: np.ndarray,
     return np.asarray(d.inference(iterations), np.float32).reshape(n, h, w)
 
 
-def crf_cam_labels(image_rgb: np.ndarray, cams: np.ndarray, classes: np.ndarray, alpha: float,
-                   **kwargs) -> np.ndarray:
-    """SEAM / PSA pseudo-labels: CRF on [``(1 - max_c r_c)^alpha``, CAMs], then argmax.
+def crf_cam_probabilities(image_rgb: np.ndarray, cams: np.ndarray, classes: np.ndarray,
+                          alpha: float, **kwargs) -> Tuple[np.ndarray, np.ndarray]:
+    """SEAM / PSA CRF marginals (``_crf_with_alpha``) on [``(1 - max_c r_c)^alpha``, CAMs].
 
     A small ``alpha`` keeps the background strong (confident objects), a large one weakens it
     (confident background). CAMs with the model's own background map ``b`` (class 0, SIPE) use
     ``b^alpha`` instead of ``1 - max``.
+
+    Returns:
+        (marginals (1 + K, H, W) float32, keys (1 + K, ) uint8: 0 then the classes).
     """
     bg_map, cams, classes = split_background(cams, classes)
+    keys = np.concatenate([[0], classes]).astype(np.uint8)
     if len(classes) == 0:
-        return np.zeros(image_rgb.shape[:2], np.uint8)
+        return np.ones((1, ) + image_rgb.shape[:2], np.float32), keys
     bg = 1.0 - cams.max(axis=0) if bg_map is None else bg_map
     bg = np.power(np.clip(bg, 0.0, None), alpha)[None]
-    marg = crf_probabilities(image_rgb, np.concatenate([bg, cams]), **kwargs)
-    keys = np.concatenate([[0], classes]).astype(np.uint8)
+    return crf_probabilities(image_rgb, np.concatenate([bg, cams]), **kwargs), keys
+
+
+def crf_cam_labels(image_rgb: np.ndarray, cams: np.ndarray, classes: np.ndarray, alpha: float,
+                   **kwargs) -> np.ndarray:
+    """SEAM / PSA pseudo-labels: argmax of :func:`crf_cam_probabilities`."""
+    marg, keys = crf_cam_probabilities(image_rgb, cams, classes, alpha, **kwargs)
     return keys[np.argmax(marg, axis=0)]
 
 

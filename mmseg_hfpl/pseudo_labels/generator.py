@@ -4,22 +4,21 @@ import json
 import os.path as osp
 from typing import Dict, List, Optional, Sequence
 
-import cv2
 import numpy as np
 import torch
 from mmengine.dist import all_gather_object, barrier, get_dist_info
 from mmengine.logging import print_log
 from mmengine.utils import track_parallel_progress, track_progress
-from PIL import Image
 
-from ..evaluation import BoundaryFMetric
-from .background_curve import (DEFAULT_BACKGROUND_FACTORS, DEFAULT_THRESHOLDS, background_curve,
-                               best_threshold, write_curve)
+from ..datasets.checks import read_image
+from ..evaluation import score_label_files
 from .cam_inference import (labels_from_cams, load_cams, multi_scale_cams, save_cams,
                             write_manifest)
-from .crf import crf_cam_labels, crf_label_refine
+from .crf import crf_cam_probabilities, crf_label_refine
+from .fingerprint import check_fingerprints, model_fingerprint, write_fingerprints
 from .pmm import ppmg_labels
-from .writer import check_output_dirs, write_label_png
+from .scoring import score_cam_protocol
+from .writer import check_output_dirs, write_label_png, write_npz
 
 
 def image_name(info: dict) -> str:
@@ -49,9 +48,12 @@ class PseudoLabelGenerator:
     - ``cam/<name>.png``: argmax over [``bg_threshold``, CAMs];
     - ``crf_a<alpha>/<name>.png``: SEAM/PSA CRF on ``[(1 - max)^alpha, CAMs]``, per alpha;
     - ``crf_label/<name>.png``: IRN/SIPE label CRF of the ``cam`` labels;
-    - ``aff_label/<name>.png`` (``affinity_labels``): AffinityNet's training labels, foreground
-      from the lowest-alpha CRF (strong background, confident objects), background from the
-      highest-alpha CRF (weak background, confident background), 255 elsewhere;
+    - ``aff_crf/<name>.npz`` (``affinity_labels``): the marginals of the lowest- and the
+      highest-alpha CRF (float16 ``low``, ``high``), what PSA / SEAM / hfpl's AffinityNet trains
+      on (:class:`~mmseg_hfpl.datasets.AffinityLabelsFromCRF` pools and combines them after the
+      crop, as ``VOC12AffDataset``); ``aff_label/<name>.png``: the same combination at full
+      resolution, to look at: objects of the low-alpha CRF (strong background, confident
+      objects), background of the high-alpha CRF (confident background), 255 elsewhere;
     - ``ir_label/<name>.png`` (``ir_labels=dict(fg_threshold=0.3, bg_threshold=0.05)``): IRN's
       inter-pixel relation labels: objects of the label CRF at the high threshold, background
       where the label CRF at the low threshold also says background, 255 elsewhere;
@@ -65,6 +67,8 @@ class PseudoLabelGenerator:
         model: trained WSSS model (see :func:`multi_scale_cams`), in eval mode.
         out_dir (str): output root.
         scales, flip: multi-scale + flip CAM inference.
+        normalisation (str): ``'max'`` or ``'min_max'`` (SEAM / hfpl / PMM) normalisation of
+            the summed CAMs (:func:`~mmseg_hfpl.pseudo_labels.cam_inference.normalise_cams`).
         bg_threshold (float): background score of the ``cam`` labels (with a model that has its
             own background map, the factor on that map: see ``scores_with_background``).
         crf_alphas (sequence of float): SEAM-style CRF variants (e.g. (4, 24); hfpl: (1, 24)).
@@ -84,6 +88,7 @@ class PseudoLabelGenerator:
                  palette=None,
                  scales: Sequence[float] = (0.5, 1.0, 1.5, 2.0),
                  flip: bool = True,
+                 normalisation: str = 'max',
                  bg_threshold: float = 0.25,
                  crf_alphas: Sequence[float] = (),
                  label_crf: Optional[dict] = None,
@@ -104,6 +109,7 @@ class PseudoLabelGenerator:
         self.palette = palette
         self.scales = tuple(scales)
         self.flip = flip
+        self.normalisation = normalisation
         self.bg_threshold = bg_threshold
         self.crf_alphas = tuple(crf_alphas)
         self.label_crf = label_crf
@@ -115,30 +121,50 @@ class PseudoLabelGenerator:
     def variants(self) -> List[str]:
         names = ['cam'] + [f'crf_a{a:g}' for a in self.crf_alphas]
         names += ['crf_label'] if self.label_crf is not None else []
-        names += ['aff_label'] if self.affinity_labels else []
+        names += ['aff_label', 'aff_crf'] if self.affinity_labels else []
         names += ['ppmg'] if self.ppmg is not None else []
         return names + (['ir_label'] if self.ir_labels is not None else [])
 
     def path(self, variant: str, name: str) -> str:
-        if variant == 'cams':
-            return osp.join(self.out_dir, 'cams', name + '.npz')
+        if variant in ('cams', 'aff_crf'):
+            return osp.join(self.out_dir, variant, name + '.npz')
         return osp.join(self.out_dir, variant, name + '.png')
 
-    def run(self, items: List[dict], curve: bool = False) -> Dict[str, Dict[str, float]]:
-        """Generate (this rank's share of) the outputs, then score all of them on rank 0.
+    def run(self,
+            items: List[dict],
+            curve: bool = False,
+            score_items: Optional[List[dict]] = None,
+            score_set: Optional[str] = None) -> Dict[str, dict]:
+        """Generate (this rank's share of) the outputs, then score them on rank 0.
 
-        Returns ``{variant: {'J': .., 'F': .., 'J&F': ..}}`` when every image has a mask
-        (rank 0, also written to ``metrics.json``), else an empty dict. With ``curve``, the
-        background-threshold sweep of the CAMs is written to ``curve.csv`` / ``curve.png`` and
-        its best row returned as ``'curve_best'``.
+        ``items`` are the images to label; ``score_items`` (default: ``items``) the images to
+        score, with their masks: what is labelled (e.g. VOC train_aug, to train the next stage)
+        and what is scored (VOC train, 1,464 masks, as the paper's Table 1) are separate. Scored
+        images missing from ``items`` are labelled too.
+
+        Returns ``metrics`` (rank 0, also written to ``metrics.json``; empty when a scored image
+        has no mask): ``scored_on`` (``score_set`` and the number of images), J / F / J&F of
+        every label directory (``cam`` at the fixed ``bg_threshold``), and the official protocol
+        of :func:`~mmseg_hfpl.pseudo_labels.scoring.score_cam_protocol` (sweep-best J with its
+        threshold, F at 0.25, the GT-free Otsu threshold); each entry says ``how`` it was
+        obtained. ``curve`` also writes F along the sweep to ``curve.csv`` / ``curve.png``.
         """
-        self.check_outputs(items)
+        score_items = items if score_items is None else score_items
+        names = {image_name(it) for it in items}
+        items = list(items) + [it for it in score_items if image_name(it) not in names]
+        self.check_outputs(items + score_items)
         rank, world_size = get_dist_info()
+        fingerprints = self.fingerprints()
+        check_fingerprints(fingerprints, self.overwrite)
+        if rank == 0:
+            write_fingerprints(fingerprints)
+        barrier()
         mine = items[rank::world_size]
         todo = [it for it in mine if self.overwrite or not all(
             osp.isfile(self.path(v, image_name(it))) for v in ['cams'] + self.variants)]
-        print_log(f'pseudo-labels (rank {rank}): {len(mine)} images, {len(mine) - len(todo)} '
-                  f'already done; writing to {self.out_dir}', logger='current')
+        print_log(f'pseudo-labels (rank {rank}): {len(mine) - len(todo)} of {len(mine)} images '
+                  f'already done with the same settings; writing to {self.out_dir}',
+                  logger='current')
         if todo:
             self._infer_cams(todo)
             tasks = [(it, self.label_cfg()) for it in todo]
@@ -151,37 +177,62 @@ class PseudoLabelGenerator:
             [[image_name(it) for it in todo]]
         if rank != 0:
             return {}
-        names = [n for per_rank in written for n in per_rank]
-        if len(set(names)) != len(names):  # cannot happen with the strided split; cheap to check
+        done = [n for per_rank in written for n in per_rank]
+        if len(set(done)) != len(done):  # cannot happen with the strided split; cheap to check
             raise RuntimeError('an image was written by more than one rank')
         print_log(f'pseudo-labels: wrote {" + ".join(str(len(w)) for w in written)} = '
-                  f'{len(names)} images on {world_size} rank(s), each once', logger='current')
+                  f'{len(done)} images on {world_size} rank(s), each once', logger='current')
         write_manifest(osp.join(self.out_dir, 'cams'), dict(
-            scales=list(self.scales), flip=self.flip, bg_threshold=self.bg_threshold,
-            crf_alphas=list(self.crf_alphas), label_crf=self.label_crf,
-            images=[image_name(it) for it in items],
+            scales=list(self.scales), flip=self.flip, normalisation=self.normalisation,
+            bg_threshold=self.bg_threshold, crf_alphas=list(self.crf_alphas),
+            label_crf=self.label_crf, images=[image_name(it) for it in items],
             gt=[it.get('seg_map_path') for it in items]))
-        if not all(it.get('seg_map_path') for it in items):
+        if not score_items or not all(it.get('seg_map_path') for it in score_items):
             if curve:
                 raise ValueError('the background curve needs a ground-truth mask for every image')
             return {}
+        score_set = score_set or 'the labelled images'
+        print_log(f'scoring {len(score_items)} images of {score_set}', logger='current')
+        metrics = {'scored_on': dict(set=score_set, images=len(score_items))}
         # affinity / relation labels hold 255 (unknown) and are not a segmentation to score
-        metrics = {v: self.score(items, v) for v in self.variants
-                   if v not in ('aff_label', 'ir_label')}
-        if curve:
-            sweep = DEFAULT_BACKGROUND_FACTORS if getattr(self.model, 'cam_background', False) \
-                else DEFAULT_THRESHOLDS
-            rows = background_curve([self.path('cams', image_name(it)) for it in items],
-                                    [it['seg_map_path'] for it in items], self.num_classes,
-                                    thresholds=sweep, workers=self.workers)
-            write_curve(rows, osp.join(self.out_dir, 'curve'))
-            metrics['curve_best'] = best = best_threshold(rows)
-            print_log(f'background curve: best J {best["J"]:.2f} at threshold '
-                      f'{best["threshold"]:.2f} (F {best["F"]:.2f}); written to '
-                      f'{self.out_dir}/curve.csv and curve.png', logger='current')
+        for v in self.variants:
+            if v not in ('aff_label', 'aff_crf', 'ir_label'):
+                metrics[v] = self.score(score_items, v)
+        metrics['cam']['threshold'] = self.bg_threshold
+        metrics['cam']['how'] = 'threshold labels at the fixed background of the config'
+        protocol = score_cam_protocol(
+            [self.path('cams', image_name(it)) for it in score_items],
+            [it['seg_map_path'] for it in score_items], self.num_classes,
+            own_background=getattr(self.model, 'cam_background', False), workers=self.workers,
+            curve_prefix=osp.join(self.out_dir, 'curve') if curve else None)
+        metrics.update(protocol)
+        best = protocol['cam_sweep_best']
+        print_log(f'background sweep: best J {best["J"]:.2f} at threshold '
+                  f'{best["threshold"]:.2f}' + (f'; curve written to {self.out_dir}/curve.csv '
+                                                'and curve.png' if curve else ''),
+                  logger='current')
         with open(osp.join(self.out_dir, 'metrics.json'), 'w') as f:
             json.dump(metrics, f, indent=1)
         return metrics
+
+    def fingerprints(self) -> Dict[str, dict]:
+        """What determines each output directory (see :mod:`.fingerprint`): the model's
+        parameters and the CAM inference settings for ``cams/``, those plus each variant's own
+        settings for the label directories."""
+        cams = dict(model=model_fingerprint(self.model), scales=list(self.scales),
+                    flip=self.flip, normalisation=self.normalisation)
+        low, high = (min(self.crf_alphas), max(self.crf_alphas)) if self.crf_alphas else (0, 0)
+        own = {'cam': dict(bg_threshold=self.bg_threshold),
+               'crf_label': dict(bg_threshold=self.bg_threshold, label_crf=self.label_crf),
+               'aff_label': dict(low=low, high=high, crf_cfg=self.crf_cfg),
+               'aff_crf': dict(low=low, high=high, crf_cfg=self.crf_cfg),
+               'ppmg': dict(ppmg=self.ppmg), 'ir_label': dict(ir_labels=self.ir_labels)}
+        own.update({f'crf_a{a:g}': dict(alpha=a, crf_cfg=self.crf_cfg)
+                    for a in self.crf_alphas})
+        out = {osp.join(self.out_dir, 'cams'): dict(kind='cams', **cams)}
+        for v in self.variants:
+            out[osp.join(self.out_dir, v)] = dict(kind=v, cams=cams, **own[v])
+        return out
 
     def check_outputs(self, items: List[dict]) -> None:
         """Refuse any output directory in the images' or ground truth's directories."""
@@ -198,11 +249,9 @@ class PseudoLabelGenerator:
             return
 
         def infer(item):
-            image = cv2.imread(item['img_path'], cv2.IMREAD_COLOR)
-            if image is None:
-                raise OSError(f'cannot read image {item["img_path"]!r}')
+            image = read_image(item['img_path'])
             cams, classes = multi_scale_cams(self.model, image, item['img_label'], self.scales,
-                                             self.flip)
+                                             self.flip, self.normalisation)
             save_cams(self.path('cams', image_name(item)), cams, classes)
 
         with torch.no_grad():
@@ -218,31 +267,16 @@ class PseudoLabelGenerator:
     def score(self, items: List[dict], variant: str) -> Dict[str, float]:
         """J, F and J&F of one output directory against the ground truth."""
         res = score_label_files([self.path(variant, image_name(it)) for it in items],
-                                [it['seg_map_path'] for it in items], self.num_classes)
+                                [it['seg_map_path'] for it in items], self.num_classes,
+                                workers=self.workers)
         print_log(f'{variant}: J {res["J"]:.2f}  F {res["F"]:.2f}  J&F {res["J&F"]:.2f}',
                   logger='current')
         return res
 
 
-def score_label_files(pred_paths: Sequence[str], gt_paths: Sequence[str],
-                      num_classes: int) -> Dict[str, float]:
-    """J, F, J&F (BoundaryFMetric) of label PNGs against ground-truth PNGs."""
-    metric = BoundaryFMetric()
-    metric.dataset_meta = dict(classes=list(range(num_classes)))
-    for pred_path, gt_path in zip(pred_paths, gt_paths):
-        pred = np.asarray(Image.open(pred_path), np.int64)
-        gt = np.asarray(Image.open(gt_path), np.int64)
-        if pred.shape != gt.shape:
-            raise ValueError(f'{pred_path}: shape {pred.shape} differs from the ground truth '
-                             f'{gt_path} {gt.shape}')
-        metric.process({}, [dict(pred_sem_seg=dict(data=torch.from_numpy(pred)[None]),
-                                 gt_sem_seg=dict(data=torch.from_numpy(gt)[None]))])
-    return metric.compute_metrics(metric.results)
-
-
 def affinity_training_labels(low_alpha: np.ndarray, high_alpha: np.ndarray) -> np.ndarray:
-    """PSA's AffinityNet labels: objects of the low-alpha CRF, background of the high-alpha CRF,
-    255 (unknown) elsewhere."""
+    """PSA's AffinityNet labels from two label maps: objects of the low-alpha CRF, background of
+    the high-alpha CRF, 255 (unknown) elsewhere (``VOC12AffDataset``, on pooled maps there)."""
     label = low_alpha.astype(np.uint8).copy()
     label[low_alpha == 0] = 255
     label[high_alpha == 0] = 0
@@ -272,15 +306,14 @@ def write_pseudo_labels(task) -> None:
     name = image_name(item)
     out = cfg['out_dir']
     cams, classes = load_cams(osp.join(out, 'cams', name + '.npz'))
-    image_bgr = cv2.imread(item['img_path'], cv2.IMREAD_COLOR)
-    if image_bgr is None:
-        raise OSError(f'cannot read image {item["img_path"]!r}')
+    image_bgr = read_image(item['img_path'])
     image_rgb = np.ascontiguousarray(image_bgr[..., ::-1])
     makers = {'cam': lambda: labels_from_cams(cams, classes, cfg['bg_threshold'],
                                               image_rgb.shape[:2])}
     for alpha in cfg['crf_alphas']:
-        makers[f'crf_a{alpha:g}'] = lambda a=alpha: crf_cam_labels(image_rgb, cams, classes, a,
-                                                                   **cfg['crf_cfg'])
+        makers[f'crf_a{alpha:g}'] = lambda a=alpha: argmax_label(made(f'marg_a{a:g}'))
+        makers[f'marg_a{alpha:g}'] = lambda a=alpha: crf_cam_probabilities(
+            image_rgb, cams, classes, a, **cfg['crf_cfg'])
     if cfg['label_crf'] is not None:
         makers['crf_label'] = lambda: crf_label_refine(image_rgb, made('cam'), classes,
                                                        **cfg['label_crf'])
@@ -288,6 +321,8 @@ def write_pseudo_labels(task) -> None:
         low, high = min(cfg['crf_alphas']), max(cfg['crf_alphas'])
         makers['aff_label'] = lambda: affinity_training_labels(made(f'crf_a{low:g}'),
                                                                made(f'crf_a{high:g}'))
+        makers['aff_crf'] = lambda: dict(low=made(f'marg_a{low:g}')[0],
+                                         high=made(f'marg_a{high:g}')[0])
     if cfg['ppmg'] is not None:
         makers['ppmg'] = lambda: ppmg_labels(image_rgb, cams, classes, **cfg['ppmg'])
     if cfg['ir_labels'] is not None:
@@ -301,6 +336,23 @@ def write_pseudo_labels(task) -> None:
         return cache[variant]
 
     for variant in makers:
-        path = osp.join(out, variant, name + '.png')
-        if cfg['overwrite'] or not osp.isfile(path):
+        if variant.startswith('marg_'):
+            continue  # CRF marginals, computed for the variants that need them
+        path = osp.join(out, variant, name + ('.npz' if variant == 'aff_crf' else '.png'))
+        if not cfg['overwrite'] and osp.isfile(path):
+            continue
+        if variant == 'aff_crf':
+            save_crf_maps(path, **made(variant))
+        else:
             write_label_png(path, made(variant), cfg['palette'])
+
+
+def argmax_label(marginals_keys) -> np.ndarray:
+    """(H, W) uint8 label of (marginals (N, H, W), keys (N, )): the key of the largest."""
+    marg, keys = marginals_keys
+    return keys[np.argmax(marg, axis=0)]
+
+
+def save_crf_maps(path: str, low: np.ndarray, high: np.ndarray) -> None:
+    """Atomically write two CRF marginal stacks (float16 ``low``, ``high``) as a .npz."""
+    write_npz(path, low=low.astype(np.float16), high=high.astype(np.float16))

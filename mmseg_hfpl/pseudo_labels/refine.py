@@ -2,11 +2,12 @@
 import os.path as osp
 from typing import List, Optional
 
-import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
+from mmengine.logging import print_log
 
+from ..datasets.checks import read_image
 from .cam_inference import load_cams, split_background
 from .random_walk import random_walk
 from .writer import write_label_png
@@ -21,15 +22,22 @@ def random_walk_labels(model,
                        logt: int = 6,
                        bg_alpha: float = 6.0,
                        bg_threshold: Optional[float] = None,
-                       cam_power: float = 1.0) -> np.ndarray:
-    """Pseudo-label of one image from its CAMs propagated with ``model.affinity``.
+                       cam_power: float = 1.0,
+                       bg_seed: Optional[float] = None) -> np.ndarray:
+    """Pseudo-label of one image from its CAMs propagated with the model's pair affinities.
 
-    The CAMs are average-pooled to the affinity grid and walked with
-    ``random_walk(A, seeds, beta, logt)`` (damped by ``model.seed_weight`` when the model has one,
-    as IRN damps seeds on boundaries), up-sampled bilinearly and arg-maxed.
+    The geometry of PSA / SEAM / hfpl ``infer_aff_voc.py``: the normalised image and the seed
+    maps are zero-padded (bottom, right) to a multiple of ``model.output_stride`` (8 for
+    AffinityNet), the seeds average-pooled by that stride onto the affinity grid, walked with
+    :func:`random_walk` ``(beta, logt)`` (damped by ``model.seed_weight`` when the model has one,
+    as IRN damps seeds on boundaries), up-sampled bilinearly to the padded size, cropped to the
+    image and arg-maxed.
 
     - ``bg_threshold=None`` (AffinityNet / PSA / SEAM ``infer_aff``): a background seed
       ``(1 - max_c r_c)^bg_alpha`` is walked with the classes.
+    - ``bg_seed=s`` (MCTformer's ``psa/infer_aff.py``, ``--bg_thr 0.39``): the constant ``s`` is
+      the background seed, walked with the classes (zero in the padding, like them); the
+      transition matrix is column-stochastic, so no normalisation follows.
     - ``bg_threshold=t`` (IRN ``make_sem_seg_labels``): only the classes are walked, normalised
       by their global maximum, and the background is the constant ``t``.
     - CAMs with the model's own background map (class 0, SIPE ``make_seg_labels``): the
@@ -42,26 +50,32 @@ def random_walk_labels(model,
     bg_map, fg, fg_classes = split_background(cams, classes)
     if len(fg_classes) == 0:
         return np.zeros((h, w), np.uint8)
+    stride = getattr(model, 'output_stride', 8)
+    ph, pw = -(-h // stride) * stride, -(-w // stride) * stride
     device = next(model.parameters()).device
     img = torch.from_numpy(np.ascontiguousarray(image_bgr)).permute(2, 0, 1)
     data = model.data_preprocessor(dict(inputs=[img]), False)
-    inputs = data['inputs'][..., :h, :w]
-    (aff, ) = model.affinity(inputs)
-    feat = model.extract_feat(inputs)
-    fh, fw = feat.shape[2:]
-    if aff.shape[0] != fh * fw:
-        raise ValueError(f'affinity of size {tuple(aff.shape)} does not match the feature grid '
-                         f'{fh}x{fw}')
-    if bg_map is not None or bg_threshold is not None:
+    inputs = F.pad(data['inputs'][..., :h, :w], (0, pw - w, 0, ph - h))
+    pairs, aff, (fh, fw) = model.pair_affinities(inputs)
+    if (fh, fw) != (ph // stride, pw // stride):
+        raise ValueError(f'the affinity grid {fh}x{fw} of a {ph}x{pw} input is not the input / '
+                         f'output_stride ({stride}) of {type(model).__name__}')
+    if bg_seed is not None:
+        if bg_map is not None or bg_threshold is not None:
+            raise ValueError('bg_seed walks a constant background: it excludes bg_threshold and '
+                             "the model's own background map")
+        maps = np.concatenate([np.full((1, h, w), bg_seed, np.float32), cams])
+    elif bg_map is not None or bg_threshold is not None:
         maps = cams
     else:
         maps = np.concatenate([np.power(1.0 - cams.max(axis=0, keepdims=True), bg_alpha), cams])
-    maps = np.power(np.clip(maps, 0.0, None), cam_power)
-    seeds = F.adaptive_avg_pool2d(torch.from_numpy(maps).float().to(device)[None], (fh, fw))[0]
+    maps = torch.from_numpy(np.power(np.clip(maps, 0.0, None), cam_power)).float().to(device)
+    seeds = F.avg_pool2d(F.pad(maps, (0, pw - w, 0, ph - h))[None], stride)[0]
     if hasattr(model, 'seed_weight'):
         seeds = seeds * model.seed_weight(inputs)[0]
-    walked = random_walk(aff.float(), seeds.flatten(1), beta, logt).view(1, -1, fh, fw)
-    walked = F.interpolate(walked, size=(h, w), mode='bilinear', align_corners=False)[0]
+    walked = random_walk(pairs, aff[0].float(), fh * fw, seeds.flatten(1), beta, logt)
+    walked = F.interpolate(walked.view(1, -1, fh, fw), size=(ph, pw), mode='bilinear',
+                           align_corners=False)[0, :, :h, :w]
     if bg_map is not None:
         walked = walked / walked.max().clamp(min=1e-12)
         walked[0] *= 1.0 if bg_threshold is None else bg_threshold
@@ -72,25 +86,42 @@ def random_walk_labels(model,
     return keys[walked.argmax(dim=0).cpu().numpy()]
 
 
+_WORKER = {}  # the model of refine_items, inherited by forked worker processes
+
+
+def _init_worker() -> None:
+    torch.set_num_threads(1)  # one thread per process: the processes share the cores
+
+
+def _refine_one(task) -> None:
+    item, path, cam_path, palette, walk_cfg = task
+    if not osp.isfile(cam_path):
+        raise FileNotFoundError(f'no CAMs for {item["img_path"]!r} at {cam_path!r}')
+    cams, classes = load_cams(cam_path)
+    image = read_image(item['img_path'])
+    write_label_png(path, random_walk_labels(_WORKER['model'], image, cams, classes, **walk_cfg),
+                    palette)
+
+
 def refine_items(model, items: List[dict], cam_dir: str, out_dir: str, palette=None,
-                 overwrite: bool = False, **walk_cfg) -> List[str]:
-    """Write ``out_dir/<name>.png`` for every item (skipping finished ones); returns the paths."""
-    from mmengine.utils import track_progress
+                 overwrite: bool = False, workers: int = 0, **walk_cfg) -> List[str]:
+    """Write ``out_dir/<name>.png`` for every item (skipping finished ones, counted in the log),
+    in ``workers`` forked processes of one thread each (0: in this process), with a progress
+    bar; returns the paths."""
+    from mmengine.utils import track_parallel_progress, track_progress
     from .generator import image_name
     paths = [osp.join(out_dir, image_name(it) + '.png') for it in items]
-
-    def one(task):
-        item, path = task
-        if not overwrite and osp.isfile(path):
-            return
-        cam_path = osp.join(cam_dir, image_name(item) + '.npz')
-        if not osp.isfile(cam_path):
-            raise FileNotFoundError(f'no CAMs for {item["img_path"]!r} at {cam_path!r}')
-        cams, classes = load_cams(cam_path)
-        image = cv2.imread(item['img_path'], cv2.IMREAD_COLOR)
-        write_label_png(path, random_walk_labels(model, image, cams, classes, **walk_cfg),
-                        palette)
-
+    tasks = [(it, path, osp.join(cam_dir, image_name(it) + '.npz'), palette, walk_cfg)
+             for it, path in zip(items, paths) if overwrite or not osp.isfile(path)]
+    print_log(f'random walk: {len(paths) - len(tasks)} of {len(paths)} images already done with '
+              f'the same settings; writing to {out_dir}', logger='current')
     model.eval()
-    track_progress(one, list(zip(items, paths)))
+    _WORKER['model'] = model
+    try:
+        if workers > 0 and tasks:
+            track_parallel_progress(_refine_one, tasks, workers, initializer=_init_worker)
+        elif tasks:
+            track_progress(_refine_one, tasks)
+    finally:
+        _WORKER.clear()
     return paths

@@ -25,6 +25,14 @@ def write_label_png(path: str, label: np.ndarray, palette=None) -> None:
     os.replace(tmp, path)
 
 
+def write_npz(path: str, **arrays: np.ndarray) -> None:
+    """Write arrays as a compressed .npz, atomically (temp file + rename)."""
+    os.makedirs(osp.dirname(path) or '.', exist_ok=True)
+    tmp = f'{path}.tmp{os.getpid()}.npz'
+    np.savez_compressed(tmp, **arrays)
+    os.replace(tmp, path)
+
+
 def check_output_dirs(out_dirs: Iterable[str], protected_dirs: Iterable[str]) -> None:
     """Refuse output directories equal to or inside a protected (ground-truth) directory."""
     protected = {osp.realpath(p) for p in protected_dirs if p}

@@ -43,7 +43,8 @@ def test_pseudo_label_cfg_fills_only_what_the_command_line_left_open():
 
     def args(**kw):
         base = dict(config='x.py', scales=None, no_flip=None, bg_threshold=None, crf=None,
-                    label_crf=None, affinity_labels=None, ir_labels=None, ppmg=None)
+                    label_crf=None, affinity_labels=None, ir_labels=None, ppmg=None,
+                    cam_norm=None, score_split=None)
         base.update(kw)
         return argparse.Namespace(**base)
 
@@ -53,7 +54,12 @@ def test_pseudo_label_cfg_fills_only_what_the_command_line_left_open():
     tool.apply_config_defaults(a, cfg)
     assert a.crf == [1, 24] and a.affinity_labels is True and a.no_flip is True
     assert a.scales == [0.5, 1.0, 1.5, 2.0] and a.label_crf is False  # tool defaults
-    assert a.ppmg is False
+    assert a.ppmg is False and a.cam_norm == 'max' and a.score_split is None
+    # SEAM's min-max normalisation and the VOC scoring split come from the config
+    d = args()
+    tool.apply_config_defaults(d, Config(dict(pseudo_label_cfg=dict(cam_norm='min_max',
+                                                                    score_split='val'))))
+    assert d.cam_norm == 'min_max' and d.score_split == 'val'
     c = args()  # PMM's options reach the generator as a dict
     tool.apply_config_defaults(c, Config(dict(pseudo_label_cfg=dict(ppmg=dict(alpha=11)))))
     assert dict(c.ppmg) == dict(alpha=11)

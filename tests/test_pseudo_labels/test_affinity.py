@@ -12,7 +12,10 @@ from PIL import Image
 
 from mmseg_hfpl.models.affinity import affinity_label_targets, affinity_loss
 from mmseg_hfpl.pseudo_labels import dense_affinity, neighbour_pairs, random_walk
+from mmseg_hfpl.pseudo_labels.reference import (dense_random_walk, psa_affinity_labels,
+                                                psa_pair_indices)
 from mmseg_hfpl.pseudo_labels.generator import affinity_training_labels
+from ..utils import output_files
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -26,33 +29,51 @@ def test_neighbour_pairs_hand_counted():
     assert all(a < b for a, b in as_set)
 
 
-def test_random_walk_matches_matrix_power_and_conserves():
-    gen = torch.Generator().manual_seed(0)
-    n = 6
-    a = torch.rand(n, n, generator=gen, dtype=torch.float64)
-    aff = (a + a.T) / 2
-    aff.fill_diagonal_(1.0)
-    seeds = torch.rand(3, n, generator=gen, dtype=torch.float64)
-    out = random_walk(aff, seeds, beta=2.0, logt=3)
-    trans = aff.pow(2.0)
-    trans = trans / trans.sum(0, keepdim=True)
-    assert torch.allclose(out, seeds @ torch.linalg.matrix_power(trans, 8))
+def _random_pair_affinity(h, w, radius, crop_border, seed, dtype=torch.float64):
+    pairs = neighbour_pairs(h, w, radius, crop_border)
+    values = torch.rand(pairs.shape[1], generator=torch.Generator().manual_seed(seed),
+                        dtype=dtype)
+    return pairs, values
+
+
+@pytest.mark.parametrize('h,w,radius,crop_border,beta,logt', [
+    (7, 9, 5, True, 8.0, 6),  # PSA / SEAM / hfpl AffinityNet
+    (11, 6, 5, False, 10.0, 8),  # IRN (no border crop, beta 10, 2^8 steps)
+    (5, 5, 3, True, 2.0, 3),
+])
+def test_sparse_random_walk_equals_the_official_dense_walk(h, w, radius, crop_border, beta,
+                                                           logt):
+    pairs, values = _random_pair_affinity(h, w, radius, crop_border, seed=h * w)
+    seeds = torch.rand(3, h * w, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    dense = dense_random_walk(dense_affinity(pairs, values, h * w), seeds, beta, logt)
+    sparse = random_walk(pairs, values, h * w, seeds, beta, logt)
+    assert sparse.dtype == torch.float64 and (sparse - dense).abs().max() < 1e-10
     # columns of T sum to 1: every output is a convex combination of the seeds
-    assert (out.min(1)[0] >= seeds.min(1)[0] - 1e-12).all()
-    assert (out.max(1)[0] <= seeds.max(1)[0] + 1e-12).all()
-    const = torch.full((1, n), 0.7, dtype=torch.float64)
-    assert torch.allclose(random_walk(aff, const, 3.0, 4), const)  # a constant is a fixed point
+    assert (sparse.min(1)[0] >= seeds.min(1)[0] - 1e-12).all()
+    assert (sparse.max(1)[0] <= seeds.max(1)[0] + 1e-12).all()
+    const = torch.full((1, h * w), 0.39, dtype=torch.float64)
+    assert torch.allclose(random_walk(pairs, values, h * w, const, beta, 2), const)
 
 
 def test_seeds_stay_seeds_without_affinity_and_do_not_cross_disconnected_regions():
-    seeds = torch.tensor([[1., 0., 0., 0.], [0., 0., 1., 0.]])
-    eye = torch.eye(4)
-    assert torch.equal(random_walk(eye, seeds, 8, 6), seeds)
-    block = torch.zeros(4, 4)
-    block[:2, :2] = 1
-    block[2:, 2:] = 1
-    out = random_walk(block, seeds, 8, 2)
-    assert torch.allclose(out, torch.tensor([[.5, .5, 0, 0], [0, 0, .5, .5]]))
+    seeds = torch.tensor([[1., 0., 0., 0.], [0., 0., 1., 0.]], dtype=torch.float64)
+    pairs = torch.tensor([[0, 2], [1, 3]])  # 0-1 and 2-3 connected, nothing between
+    none = torch.zeros(2, dtype=torch.float64)
+    assert torch.equal(random_walk(pairs, none, 4, seeds, 8, 6), seeds)
+    out = random_walk(pairs, torch.ones(2, dtype=torch.float64), 4, seeds, 8, 2)
+    assert torch.allclose(out, torch.tensor([[.5, .5, 0, 0], [0, 0, .5, .5]],
+                                            dtype=torch.float64))
+
+
+def test_psa_pair_set_leaves_out_border_sources():
+    for h, w in ((8, 9), (56, 56), (12, 10)):
+        ind_from, ind_to = psa_pair_indices(5, (h, w))
+        offsets = len(ind_to) // len(ind_from)
+        official = np.stack([np.tile(ind_from, offsets), ind_to])
+        ours = neighbour_pairs(h, w, 5, crop_border=True).numpy()
+        assert np.array_equal(ours, official)  # the same pairs in the same order
+    full = neighbour_pairs(8, 9, 5).shape[1]
+    assert neighbour_pairs(8, 9, 5, crop_border=True).shape[1] < full
 
 
 def test_dense_affinity_is_symmetric_with_unit_diagonal():
@@ -98,11 +119,10 @@ def test_affinitynet_end_to_end(synthetic_root, tiny_checkpoint, tmp_path):
     pl = tmp_path / 'pl'
     run(['tools/make_pseudo_labels.py', 'tests/data/tiny_cam.py', tiny_checkpoint, '--out',
          str(pl), '--scales', '1.0', '--crf', '1', '24', '--affinity-labels'])
-    aff_labels = sorted(os.listdir(pl / 'aff_label'))
-    assert len(aff_labels) == 16
+    assert len(output_files(pl / 'aff_label')) == len(output_files(pl / 'aff_crf')) == 16
     aff_opts = [f'train_dataloader.dataset.data_root={synthetic_root}',
                 f'test_dataloader.dataset.data_root={synthetic_root}',
-                f'train_dataloader.dataset.data_prefix.seg_map_path={pl / "aff_label"}',
+                f'pseudo_label_dir={pl / "aff_crf"}',
                 'train_cfg.max_iters=4', 'param_scheduler.0.end=4',
                 'default_hooks.checkpoint.interval=4', 'default_hooks.logger.interval=1',
                 'train_dataloader.batch_size=4', 'train_dataloader.num_workers=0',
@@ -114,7 +134,8 @@ def test_affinitynet_end_to_end(synthetic_root, tiny_checkpoint, tmp_path):
                str(tmp_path / 'aff' / 'iter_4.pth'), '--cams', str(pl / 'cams'), '--out',
                str(pl / 'aff'), '--logt', '3'], aff_opts[:2])
     assert re.search(r'random walk  J [0-9.]+  F [0-9.]+  J&F [0-9.]+', log)
-    assert len(os.listdir(pl / 'aff')) == 17  # 16 labels + metrics.json
+    assert 'scored 16 images of test_dataloader' in log
+    assert len(output_files(pl / 'aff')) == 17  # 16 labels + metrics.json
 
 
 def test_line_offsets_and_boundary_affinity_hand_made():
@@ -164,11 +185,11 @@ def test_irn_end_to_end(synthetic_root, tiny_checkpoint, tmp_path):
     pl = tmp_path / 'pl'
     run(['tools/make_pseudo_labels.py', 'tests/data/tiny_cam.py', tiny_checkpoint, '--out',
          str(pl), '--scales', '1.0', '--ir-labels', '0.3', '0.05'], opts)
-    ir = [np.asarray(Image.open(pl / 'ir_label' / f)) for f in sorted(os.listdir(pl / 'ir_label'))]
+    ir = [np.asarray(Image.open(pl / 'ir_label' / f)) for f in output_files(pl / 'ir_label')]
     assert len(ir) == 16 and any((x == 255).any() for x in ir)
     irn_opts = [f'train_dataloader.dataset.data_root={synthetic_root}',
                 f'test_dataloader.dataset.data_root={synthetic_root}',
-                f'train_dataloader.dataset.data_prefix.seg_map_path={pl / "ir_label"}',
+                f'pseudo_label_dir={pl / "ir_label"}',
                 'train_cfg.max_iters=4', 'param_scheduler.0.end=4',
                 'default_hooks.checkpoint.interval=4', 'default_hooks.logger.interval=1',
                 'train_dataloader.batch_size=4', 'train_dataloader.num_workers=0',
@@ -186,3 +207,114 @@ def test_irn_end_to_end(synthetic_root, tiny_checkpoint, tmp_path):
         if name.startswith('train'):
             got = np.unique(np.asarray(Image.open(pl / 'irn' / f'{name}.png')))
             assert set(got.tolist()) <= {0, *present}
+
+
+def test_affinitynet_initialisation_is_psa_s():
+    """kaiming_normal_ (fan_in, gain sqrt 2) for the projections, xavier_uniform_ gain 4 for the
+    fusion (network/resnet38_aff.py), instead of PyTorch's defaults."""
+    from mmseg_hfpl.models.affinity import AffinityNet
+    torch.manual_seed(0)
+    model = AffinityNet(backbone=dict(type='ResNetV1c', depth=18, base_channels=8,
+                                      stem_channels=8, out_indices=(1, 2, 3)),
+                        in_index=(0, 1, 2), in_channels=(16, 32, 64),
+                        mid_channels=(64, 128, 256), out_channels=448)
+    for proj, fan_in in zip(model.projs, (16, 32, 64)):
+        std = proj[0].weight.std().item()
+        assert std == pytest.approx(math.sqrt(2.0 / fan_in), rel=0.05)
+    weight = model.fuse.weight
+    bound = 4 * math.sqrt(6.0 / (448 + 448))
+    assert weight.abs().max().item() <= bound
+    assert weight.std().item() == pytest.approx(bound / math.sqrt(3), rel=0.02)  # uniform std
+    # PyTorch's default (kaiming_uniform a=sqrt 5) would give std 1/sqrt(3 fan_in) = 0.0193
+    assert weight.std().item() > 5 / math.sqrt(3 * 448)
+
+
+def test_pooled_affinity_labels_equal_psa_on_random_crf_maps():
+    from mmseg_hfpl.datasets.affinity_transforms import pooled_affinity_labels
+    rng = np.random.default_rng(3)
+    for h, w in ((48, 40), (45, 37)):  # a multiple of 8, and one padded as block_reduce
+        low = rng.dirichlet(np.ones(3), (h, w)).astype(np.float32)
+        high = rng.dirichlet(np.ones(3), (h, w)).astype(np.float32)
+        low[:8] = 0  # a no-score region (outside the image in the crop container)
+        high[:8] = 0
+        ours = pooled_affinity_labels(low, high, 8)
+        assert np.array_equal(ours, psa_affinity_labels(low, high, 8))
+        assert ours.shape == (-(-h // 8), -(-w // 8)) and (ours[0] == 255).all()
+        assert {0, 255} <= set(np.unique(ours).tolist())
+
+
+@pytest.mark.parametrize('flip_prob', [0.0, 1.0])
+def test_affinity_labels_from_crf_crops_image_and_maps_together(tmp_path, flip_prob):
+    """The image and the CRF maps get the same (PSA) crop and flip: labels re-derived from the
+    cropped image alone equal the transform's."""
+    from mmseg_hfpl.datasets import AffinityLabelsFromCRF
+    from mmseg_hfpl.pseudo_labels.generator import save_crf_maps
+    h, w = 40, 72  # wider than the crop, shorter than it: a window in x, a container in y
+    obj = np.zeros((h, w), bool)
+    obj[5:30, 36:] = True
+    maps = np.stack([~obj, obj]).astype(np.float32)
+    save_crf_maps(str(tmp_path / 'a.npz'), maps, maps)
+    img = np.where(obj, 200, 50).astype(np.uint8)[..., None].repeat(3, -1)
+    for seed in range(4):
+        np.random.seed(seed)
+        out = AffinityLabelsFromCRF(crop_size=48, pool=8, flip_prob=flip_prob)(
+            dict(img=img, seg_map_path=str(tmp_path / 'a.npz')))
+        crop, label = out['img'][..., 0], out['gt_seg_map']
+        assert crop.shape == (48, 48) and label.shape == (6, 6) and out['img_shape'] == (48, 48)
+        assert (crop > 0).sum() == 40 * 48 and out['flip'] == bool(flip_prob)
+        inside, on = crop > 0, crop == 200
+        low = np.stack([inside & ~on, on], -1).astype(np.float32)
+        assert np.array_equal(label, psa_affinity_labels(low, low, 8))
+        assert {0, 1} <= set(np.unique(label).tolist())
+    with pytest.raises(ValueError, match='a.npz'):
+        AffinityLabelsFromCRF(crop_size=48)(dict(img=img[:, :10], img_path='x.jpg',
+                                                 seg_map_path=str(tmp_path / 'a.npz')))
+
+
+class _FixedAffinity(torch.nn.Module):
+    """A model whose affinity on the stride-8 grid is fixed random numbers (PSA radius 5)."""
+    output_stride = 8
+
+    def __init__(self):
+        super().__init__()
+        self.weight = torch.nn.Parameter(torch.zeros(1))
+        self.seen = None
+
+    def data_preprocessor(self, data, training):
+        return dict(inputs=torch.stack(data['inputs']).float() / 255.0 + 0.5)
+
+    def pair_affinities(self, inputs):
+        self.seen = inputs
+        fh, fw = inputs.shape[2] // 8, inputs.shape[3] // 8
+        pairs = neighbour_pairs(fh, fw, 5, crop_border=True)
+        values = torch.rand(pairs.shape[1], generator=torch.Generator().manual_seed(7))
+        return pairs, values[None], (fh, fw)
+
+
+@pytest.mark.parametrize('background', ['alpha', 'constant'])
+def test_padded_random_walk_equals_psa_infer_aff(background):
+    """hfpl's infer_aff_voc.py (background seed (1 - max)^6) and MCTformer's psa/infer_aff.py
+    (constant seed 0.39, walked too): pad image and CAMs to a multiple of 8, avg_pool2d(8)
+    seeds, dense walk, bilinear up-sampling to the padded size, argmax, crop."""
+    from mmseg_hfpl.pseudo_labels.refine import random_walk_labels
+    rng = np.random.default_rng(4)
+    h, w = 61, 45
+    image = rng.integers(0, 255, (h, w, 3), dtype=np.uint8)
+    cams = rng.random((2, h, w)).astype(np.float32)
+    classes = np.array([2, 5])
+    model = _FixedAffinity()
+    opts = dict(bg_alpha=6) if background == 'alpha' else dict(bg_seed=0.39)
+    ours = random_walk_labels(model, image, cams, classes, beta=8, logt=3, **opts)
+    ph, pw = 64, 48
+    assert model.seen.shape[-2:] == (ph, pw) and (model.seen[..., h:, :] == 0).all()
+    full = np.zeros((6, h, w), np.float32)
+    full[classes] = cams
+    full[0] = (1 - np.max(full[1:], 0))**6 if background == 'alpha' else 0.39
+    full = np.pad(full, ((0, 0), (0, ph - h), (0, pw - w)))
+    seeds = torch.nn.functional.avg_pool2d(torch.from_numpy(full), 8, 8)
+    pairs, values, _ = model.pair_affinities(torch.zeros(1, 3, ph, pw))
+    aff = dense_affinity(pairs, values[0], 48)
+    rw = dense_random_walk(aff, seeds.view(6, -1), 8, 3).view(1, 6, 8, 6)
+    rw = torch.nn.Upsample((ph, pw), mode='bilinear')(rw)
+    official = np.uint8(rw.argmax(1)[0].numpy())[:h, :w]
+    assert ours.shape == (h, w) and (ours == official).mean() > 0.999

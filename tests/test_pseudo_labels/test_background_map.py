@@ -78,7 +78,9 @@ def test_curve_sweeps_factors_on_the_background_map(tmp_path):
 
 
 class IdentityAffinity(nn.Module):
-    """A stand-in affinity network: no pixel talks to another, so the walk keeps the seeds."""
+    """A stand-in affinity network on the pixel grid (stride 1): no pixel talks to another, so
+    the walk keeps the seeds."""
+    output_stride = 1
 
     def __init__(self):
         super().__init__()
@@ -87,12 +89,9 @@ class IdentityAffinity(nn.Module):
     def data_preprocessor(self, data, training):
         return dict(inputs=torch.stack(data['inputs']).float())
 
-    def extract_feat(self, inputs):
-        return inputs
-
-    def affinity(self, inputs):
-        n = inputs.shape[2] * inputs.shape[3]
-        return (torch.eye(n), )
+    def pair_affinities(self, inputs):
+        h, w = inputs.shape[2:]
+        return torch.zeros(2, 0, dtype=torch.long), torch.zeros(1, 0), (h, w)
 
 
 def test_random_walk_walks_the_background_map():

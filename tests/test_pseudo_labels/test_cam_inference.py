@@ -1,7 +1,6 @@
 import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
 
 from mmseg_hfpl.pseudo_labels import labels_from_cams, load_cams, multi_scale_cams, save_cams
 

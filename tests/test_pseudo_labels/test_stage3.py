@@ -18,7 +18,7 @@ def test_segmentor_trains_on_pseudo_labels(synthetic_root, tiny_checkpoint, tmp_
     res = subprocess.run([
         sys.executable, 'tools/train.py', 'configs/stage3/deeplabv3plus_r18tiny_synthetic-pseudo.py',
         '--work-dir', str(tmp_path / 'seg'), '--cfg-options', *opts,
-        f'train_dataloader.dataset.data_prefix.seg_map_path={tmp_path / "pl" / "cam"}',
+        f'pseudo_label_dir={tmp_path / "pl" / "cam"}',
         'train_cfg.max_iters=4', 'train_cfg.val_interval=4', 'param_scheduler.0.end=4',
         'train_dataloader.batch_size=4', 'default_hooks.logger.interval=1'
     ], cwd=ROOT, capture_output=True, text=True, timeout=600)

@@ -3,7 +3,6 @@ layout through tools/train.py, the PSPNet + PUF segmentation model is built from
 back-propagates its loss on masks, and the CPU twin (with the hfpl add-on) goes through the real
 tools train -> CAMs -> PPMG masks (tools/make_pseudo_labels.py) -> J / F."""
 import json
-import os
 import os.path as osp
 
 import cv2
@@ -18,7 +17,7 @@ from PIL import Image
 
 from mmseg_hfpl.pseudo_labels import load_cams
 from mmseg_hfpl.pseudo_labels.pmm import ppmg_labels
-from ..utils import train_log, twin_options
+from ..utils import output_files, train_log, twin_options
 from .test_seam_configs import run, small_voc_options
 
 
@@ -115,11 +114,11 @@ def test_cpu_twin_cams_to_ppmg_scores(synthetic_root, tmp_path):
     out = tmp_path / 'pl'
     run(['tools/make_pseudo_labels.py', config, str(work / 'iter_4.pth'), '--out', str(out),
          '--scales', '1.0', '--cfg-options', *opts])
-    assert len(os.listdir(out / 'crf_a24')) == 16 and not (out / 'aff_label').exists()
+    assert len(output_files(out / 'crf_a24')) == 16 and not (out / 'aff_label').exists()
     # PPMG (pseudo_label_cfg.ppmg) of the 16 training images, scored against their masks
     metrics = json.load(open(out / 'metrics.json'))
     assert 0 <= metrics['ppmg']['J'] <= 100 and 0 <= metrics['ppmg']['F'] <= 100
-    names = sorted(osp.splitext(n)[0] for n in os.listdir(out / 'ppmg'))
+    names = sorted(osp.splitext(n)[0] for n in output_files(out / 'ppmg'))
     assert len(names) == 16
     for name in names[:3]:  # the tool's masks are ppmg_labels of the saved CAMs
         cams, classes = load_cams(str(out / 'cams' / f'{name}.npz'))

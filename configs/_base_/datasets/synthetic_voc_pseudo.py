@@ -1,7 +1,9 @@
 # The embedded dataset with pseudo-labels (or AffinityNet / IRN labels) as the training masks:
-# set train_dataloader.dataset.data_prefix.seg_map_path to a directory written by
-# tools/make_pseudo_labels.py; validation and test keep the real masks.
+# `pseudo_label_dir` is a directory written by tools/make_pseudo_labels.py, relative to the
+# working directory (--cfg-options pseudo_label_dir=DIR; tools/train.py points the training
+# dataset at it); validation and test keep the real masks.
 _base_ = './synthetic_voc.py'
+pseudo_label_dir = 'work_dirs/demo_synthetic/pseudo_labels/crf_a1'
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),
@@ -14,5 +16,5 @@ train_dataloader = dict(
     dataset=dict(
         data_prefix=dict(
             img_path='JPEGImages',
-            seg_map_path='work_dirs/demo_synthetic/pseudo_labels/crf_a1'),
+            seg_map_path=pseudo_label_dir),
         pipeline=train_pipeline))

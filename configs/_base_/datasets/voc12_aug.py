@@ -38,7 +38,9 @@ train_dataloader = dict(
             dict(**_train, ann_file='ImageSets/Segmentation/aug.txt',
                  data_prefix=dict(img_path='JPEGImages', seg_map_path='SegmentationClassAug')),
         ]))
-# pseudo-label fidelity is measured on VOC train (1,464 images with masks)
+# pseudo-label fidelity is measured on VOC train (1,464 images with SegmentationClass masks, the
+# paper's Table 1): tools/make_pseudo_labels.py --split train labels train_aug and scores these
+pseudo_label_cfg = dict(score_split='val')
 val_dataloader = dict(
     batch_size=1,
     num_workers=4,

@@ -7,6 +7,7 @@ from mmengine.runner import Runner
 from mmseg.registry import DATASETS, HOOKS
 
 from ...pseudo_labels import PseudoLabelGenerator, dataset_items
+from ...pseudo_labels.scoring import score_summary
 
 
 @HOOKS.register_module()
@@ -21,6 +22,10 @@ class PseudoLabelHook(Hook):
     Args:
         out_dir (str): directory under the work dir. Default: ``'pseudo_labels'``.
         split (str): ``'train'``, ``'val'`` or ``'test'``: whose dataset to label.
+        score_split (str, optional): whose dataset to score (its images are labelled too).
+        normalisation (str, optional): ``'max'`` or ``'min_max'`` normalisation of the CAMs.
+            ``score_split`` and ``normalisation`` default to the config's ``pseudo_label_cfg``
+            (``score_split``, ``cam_norm``), then to ``split`` and ``'max'``.
         scales, flip: multi-scale + flip CAM inference.
         bg_threshold (float, optional): background score of the ``cam`` labels (default: the
             model's ``test_cfg.bg_threshold``).
@@ -32,6 +37,8 @@ class PseudoLabelHook(Hook):
     def __init__(self,
                  out_dir: str = 'pseudo_labels',
                  split: str = 'train',
+                 score_split: Optional[str] = None,
+                 normalisation: Optional[str] = None,
                  scales: Sequence[float] = (0.5, 1.0, 1.5, 2.0),
                  flip: bool = True,
                  bg_threshold: Optional[float] = None,
@@ -45,6 +52,8 @@ class PseudoLabelHook(Hook):
             raise ValueError(f"split must be 'train', 'val' or 'test', got {split!r}")
         self.out_dir = out_dir
         self.split = split
+        self.score_split = score_split
+        self.normalisation = normalisation
         self.kwargs = dict(scales=scales, flip=flip, crf_alphas=crf_alphas, label_crf=label_crf,
                            crf_cfg=crf_cfg, workers=workers, overwrite=overwrite)
         self.bg_threshold = bg_threshold
@@ -52,14 +61,20 @@ class PseudoLabelHook(Hook):
 
     def after_train(self, runner: Runner) -> None:
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        plcfg = runner.cfg.get('pseudo_label_cfg') or {}
         dataset = DATASETS.build(runner.cfg[f'{self.split}_dataloader']['dataset'])
+        items = dataset_items(dataset)
+        score_split = self.score_split or plcfg.get('score_split') or self.split
+        score_items = items if score_split == self.split else dataset_items(
+            DATASETS.build(runner.cfg[f'{score_split}_dataloader']['dataset']))
         bg = self.bg_threshold if self.bg_threshold is not None else model.bg_threshold
         generator = PseudoLabelGenerator(
             model, osp.join(runner.work_dir, self.out_dir),
             num_classes=len(dataset.metainfo['classes']), palette=dataset.metainfo.get('palette'),
-            bg_threshold=bg, **self.kwargs)
-        metrics = generator.run(dataset_items(dataset), curve=self.curve)
-        for variant, res in metrics.items():
-            runner.logger.info(f'pseudo-labels {variant}: J {res["J"]:.2f}  F {res["F"]:.2f}  '
-                               f'J&F {res["J&F"]:.2f}')
+            bg_threshold=bg, normalisation=self.normalisation or plcfg.get('cam_norm', 'max'),
+            **self.kwargs)
+        metrics = generator.run(items, curve=self.curve, score_items=score_items,
+                                score_set=f'{score_split}_dataloader')
+        for line in score_summary(metrics):
+            runner.logger.info(f'pseudo-labels {line}')
         model.train()

@@ -1,4 +1,4 @@
-from typing import Dict, List, Sequence
+from typing import Dict, List, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -32,12 +32,28 @@ def affinity_loss(aff: Tensor, bg_pos: Tensor, fg_pos: Tensor, neg: Tensor) -> D
         loss_aff_neg=0.5 * mean(-torch.log(1.0 + 1e-5 - aff), neg))
 
 
+def labels_on_grid(data_samples: SampleList, size: Tuple[int, int]) -> Tensor:
+    """(B, h*w) long labels of the samples on the feature grid: as they are when already of
+    that size (PSA's pooled CRF labels), else nearest down-sampling of the label maps."""
+    labels = torch.stack([s.gt_sem_seg.data for s in data_samples]).float()
+    if labels.shape[-2:] != tuple(size):
+        labels = F.interpolate(labels, size=size, mode='nearest')
+    return labels.long().flatten(1)
+
+
 @MODELS.register_module()
 class AffinityNet(BaseSegmentor):
     """AffinityNet (Ahn & Kwak, CVPR 2018): predicts class-agnostic pixel affinities
     ``a_ij = exp(-mean_c |f_i - f_j|)`` from multi-level backbone features, trained on the
-    confident pseudo-labels of two CRF maps (see ``PseudoLabelGenerator(affinity_labels=True)``)
-    and used to propagate CAMs by a random walk (``tools/refine_pseudo_labels.py``).
+    confident pseudo-labels of two CRF maps (see ``PseudoLabelGenerator(affinity_labels=True)``
+    and :class:`~mmseg_hfpl.datasets.AffinityLabelsFromCRF`) and used to propagate CAMs by a
+    random walk (``tools/refine_pseudo_labels.py``).
+
+    As PSA's ``network/resnet38_aff.py``: the projections are initialised kaiming-normal, the
+    fusion xavier-uniform with gain 4, and the pairs leave out sources in the border band
+    (``crop_border``, ``tool/pyutils.get_indices_of_pairs``) in training and inference. Labels
+    already on the feature grid (the 8x8-pooled CRF labels) are used as they are; larger label
+    maps are down-sampled by nearest neighbour.
 
     Args:
         backbone (dict): an mmseg backbone returning the levels in ``in_index``.
@@ -46,6 +62,9 @@ class AffinityNet(BaseSegmentor):
         mid_channels (sequence of int): 1x1 projections per level (PSA: 64, 128, 256).
         out_channels (int): channels of the affinity feature (PSA: 448).
         radius (int): pairs closer than this (in feature pixels) are compared. Default: 5.
+        crop_border (bool): PSA's pair set without sources in the border band. Default: True.
+        output_stride (int): input pixels per feature pixel (the random walk pads the image to
+            a multiple of it). Default: 8.
         data_preprocessor (dict): as for any mmseg segmentor.
     """
 
@@ -56,6 +75,8 @@ class AffinityNet(BaseSegmentor):
                  mid_channels: Sequence[int] = (64, 128, 256),
                  out_channels: int = 448,
                  radius: int = 5,
+                 crop_border: bool = True,
+                 output_stride: int = 8,
                  data_preprocessor=None,
                  train_cfg=None,
                  test_cfg=None,
@@ -67,19 +88,24 @@ class AffinityNet(BaseSegmentor):
         self.backbone = MODELS.build(backbone)
         self.in_index = list(in_index)
         self.radius = radius
+        self.crop_border = crop_border
+        self.output_stride = output_stride
         # PSA: 1x1 convolutions without bias, ELU after each and after the fusion
         self.projs = nn.ModuleList([
             nn.Sequential(nn.Conv2d(c, m, 1, bias=False), nn.ELU())
             for c, m in zip(in_channels, mid_channels)
         ])
         self.fuse = nn.Conv2d(sum(mid_channels), out_channels, 1, bias=False)
+        for proj in self.projs:
+            nn.init.kaiming_normal_(proj[0].weight)
+        nn.init.xavier_uniform_(self.fuse.weight, gain=4)
         self.train_cfg = train_cfg
         self.test_cfg = test_cfg
         self._pairs = {}
 
     def pairs(self, h: int, w: int, device) -> Tensor:
         if (h, w) not in self._pairs:
-            self._pairs[(h, w)] = neighbour_pairs(h, w, self.radius)
+            self._pairs[(h, w)] = neighbour_pairs(h, w, self.radius, self.crop_border)
         return self._pairs[(h, w)].to(device)
 
     def extract_feat(self, inputs: Tensor) -> Tensor:
@@ -98,19 +124,21 @@ class AffinityNet(BaseSegmentor):
         flat = feat.flatten(2)
         return torch.exp(-(flat[:, :, pairs[0]] - flat[:, :, pairs[1]]).abs().mean(dim=1))
 
-    def affinity(self, inputs: Tensor) -> List[Tensor]:
-        """Dense (N, N) affinity matrices, one per image, on the feature grid."""
+    def pair_affinities(self, inputs: Tensor) -> Tuple[Tensor, Tensor, Tuple[int, int]]:
+        """(pairs (2, P), affinities (B, P), feature grid (h, w)) for the sparse random walk."""
         feat = self.extract_feat(inputs)
         h, w = feat.shape[2:]
-        pairs = self.pairs(h, w, feat.device)
-        return [dense_affinity(pairs, a, h * w) for a in self.pair_affinity(feat)]
+        return self.pairs(h, w, feat.device), self.pair_affinity(feat), (h, w)
+
+    def affinity(self, inputs: Tensor) -> List[Tensor]:
+        """Dense (N, N) affinity matrices, one per image, on the feature grid (small grids)."""
+        pairs, aff, (h, w) = self.pair_affinities(inputs)
+        return [dense_affinity(pairs, a, h * w) for a in aff]
 
     def loss(self, inputs: Tensor, data_samples: SampleList) -> Dict[str, Tensor]:
         feat = self.extract_feat(inputs)
         h, w = feat.shape[2:]
-        labels = torch.stack([s.gt_sem_seg.data for s in data_samples]).float()
-        # nearest down-sampling of the confident labels to the feature grid (PSA)
-        labels = F.interpolate(labels, size=(h, w), mode='nearest').long().flatten(1)
+        labels = labels_on_grid(data_samples, (h, w))
         aff = self.pair_affinity(feat)
         pairs = self.pairs(h, w, feat.device)
         targets = [torch.stack(t) for t in zip(*(affinity_label_targets(lb, pairs)

@@ -1,4 +1,4 @@
-from typing import Dict, List, Sequence
+from typing import Dict, List, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -10,7 +10,7 @@ from torch import Tensor
 
 from ...pseudo_labels.random_walk import (dense_affinity, neighbour_offsets, neighbour_pairs,
                                           offset_valid)
-from .affinity_net import affinity_label_targets, affinity_loss
+from .affinity_net import affinity_label_targets, affinity_loss, labels_on_grid
 
 
 def line_offsets(dy: int, dx: int):
@@ -61,6 +61,8 @@ class InterPixelRelationNet(BaseSegmentor):
         mid_channels (int): channels per level projection. Default: 32.
         train_radius (int), test_radius (int): pair radius for the loss (IRN: 10) and for the
             inference affinity (IRN: 5).
+        output_stride (int): input pixels per boundary pixel (IRN: 4); the random walk pads the
+            image to a multiple of it.
     """
 
     def __init__(self,
@@ -70,6 +72,7 @@ class InterPixelRelationNet(BaseSegmentor):
                  mid_channels: int = 32,
                  train_radius: int = 10,
                  test_radius: int = 5,
+                 output_stride: int = 4,
                  data_preprocessor=None,
                  train_cfg=None,
                  test_cfg=None,
@@ -86,6 +89,7 @@ class InterPixelRelationNet(BaseSegmentor):
         ])
         self.edge = nn.Conv2d(mid_channels * len(in_channels), 1, 1, bias=True)
         self.train_radius = train_radius
+        self.output_stride = output_stride
         self.test_radius = test_radius
         self.train_cfg = train_cfg
         self.test_cfg = test_cfg
@@ -112,11 +116,16 @@ class InterPixelRelationNet(BaseSegmentor):
         flipped = self.extract_feat(inputs.flip(-1)).flip(-1)
         return torch.sigmoid((logits + flipped)[:, 0] / 2)
 
-    def affinity(self, inputs: Tensor) -> List[Tensor]:
+    def pair_affinities(self, inputs: Tensor) -> Tuple[Tensor, Tensor, Tuple[int, int]]:
+        """(pairs (2, P), affinities (B, P), boundary grid (h, w)) for the sparse random walk."""
         edge = self.boundary(inputs)
         h, w = edge.shape[1:]
         pairs = self.pairs(h, w, self.test_radius, edge.device)
-        aff = boundary_pair_affinity(edge, self.test_radius)
+        return pairs, boundary_pair_affinity(edge, self.test_radius), (h, w)
+
+    def affinity(self, inputs: Tensor) -> List[Tensor]:
+        """Dense (N, N) affinity matrices, one per image (small grids)."""
+        pairs, aff, (h, w) = self.pair_affinities(inputs)
         return [dense_affinity(pairs, a, h * w) for a in aff]
 
     def seed_weight(self, inputs: Tensor) -> Tensor:
@@ -126,8 +135,7 @@ class InterPixelRelationNet(BaseSegmentor):
     def loss(self, inputs: Tensor, data_samples: SampleList) -> Dict[str, Tensor]:
         edge = torch.sigmoid(self.extract_feat(inputs)[:, 0])
         h, w = edge.shape[1:]
-        labels = torch.stack([s.gt_sem_seg.data for s in data_samples]).float()
-        labels = F.interpolate(labels, size=(h, w), mode='nearest').long().flatten(1)
+        labels = labels_on_grid(data_samples, (h, w))
         pairs = self.pairs(h, w, self.train_radius, edge.device)
         aff = boundary_pair_affinity(edge, self.train_radius)
         targets = [torch.stack(t) for t in zip(*(affinity_label_targets(lb, pairs)
