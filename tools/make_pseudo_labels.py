@@ -162,8 +162,8 @@ def main():
 
 def describe_dataset(split: str, dataset_cfg) -> str:
     """``val_dataloader (ImageSets/Segmentation/train.txt, masks SegmentationClass)``."""
-    parts = [dataset_cfg.get(k) for k in ('ann_file', ) if dataset_cfg.get(k)]
     masks = (dataset_cfg.get('data_prefix') or {}).get('seg_map_path')
+    parts = [dataset_cfg['ann_file']] if dataset_cfg.get('ann_file') else []
     parts += [f'masks {masks}'] if masks else []
     return f'{split}_dataloader' + (f' ({", ".join(parts)})' if parts else '')
 

@@ -1,5 +1,6 @@
 """Where a training config finds its pseudo-labels: ``pseudo_label_dir``, a path that means what it
 means in a shell."""
+import copy
 import os.path as osp
 from typing import Optional
 
@@ -42,7 +43,6 @@ def resolve_pseudo_label_dir(cfg) -> Optional[str]:
 def without_masks(dataset_cfg):
     """A copy of a dataset config whose leaf datasets list images only (no ``seg_map_path``):
     the images to refine of a training split whose masks are pseudo-labels."""
-    import copy
     dataset_cfg = copy.deepcopy(dataset_cfg)
     for dataset in _datasets(dataset_cfg):
         prefix = dict(dataset.get('data_prefix') or {})
