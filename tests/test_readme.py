@@ -49,7 +49,7 @@ def with_caps(command: str):
 
 def test_readme_pipeline_block_runs_as_written(tmp_path):
     commands = readme_block('pipeline-commands')
-    assert len(commands) == 8 and all(c.startswith('.venv/bin/python tools/') for c in commands)
+    assert len(commands) == 9 and all(c.startswith('.venv/bin/python tools/') for c in commands)
     for name in ('configs', 'tools'):
         os.symlink(osp.join(ROOT, name), tmp_path / name)
     os.symlink(sys.prefix, tmp_path / '.venv')  # the environment running the tests
@@ -77,6 +77,8 @@ def test_readme_pipeline_block_runs_as_written(tmp_path):
         label = np.asarray(Image.open(pl / refined / os.listdir(pl / refined)[0]))
         assert label.dtype == np.uint8 and label.ndim == 2
     # stage 3 trained on the random-walk labels found under work_dirs/pl/aff and was scored
-    assert f"pseudo_label_dir = '{os.path.realpath(pl / 'aff')}'" in logs[-1]  # logged config
-    line = [ln for ln in logs[-1].splitlines() if 'J&F:' in ln][-1]
-    assert set(dict(re.findall(r'\b(J|F|J&F): ([0-9.]+)', line))) == {'J', 'F', 'J&F'}
+    assert f"pseudo_label_dir = '{os.path.realpath(pl / 'aff')}'" in logs[-2]  # logged config
+    for log in logs[-2:]:  # the end-of-training score, then the test with the dense CRF
+        line = [ln for ln in log.splitlines() if 'J&F:' in ln][-1]
+        assert set(dict(re.findall(r'\b(J|F|J&F): ([0-9.]+)', line))) == {'J', 'F', 'J&F'}
+    assert 'test-time dense CRF on the predictions' in logs[-1]

@@ -2,7 +2,8 @@
 
     python tools/make_pseudo_labels.py CONFIG CHECKPOINT [--out DIR] [--split train]
         [--score-split val] [--scales 0.5 1 1.5 2] [--no-flip] [--cam-norm min_max]
-        [--bg-threshold 0.25] [--crf 4 24] [--label-crf] [--affinity-labels]
+        [--bg-threshold 0.25 | --bg-search 0.20 0.22 ... | --threshold adaptive]
+        [--crf 4 24] [--label-crf] [--affinity-labels]
         [--ir-labels 0.30 0.05] [--ppmg] [--workers N] [--curve] [--overwrite]
         [--cfg-options k=v ...]
 
@@ -14,6 +15,11 @@ labelling train_aug. Writes ``DIR/cams/*.npz``, ``DIR/cam/*.png`` (+ ``DIR/crf_a
 the fixed threshold, F at 0.25, a GT-free threshold: see ``mmseg_hfpl/pseudo_labels/scoring.py``)
 and, with ``--curve``, ``DIR/curve.csv`` + ``DIR/curve.png`` (F along the sweep too).
 For a model with its own background map (SIPE) the background values are factors on that map.
+``--bg-search`` picks the background of the ``cam`` (and ``crf_label``) labels among candidates,
+the first with the best J on the scored images (official Spatial-BCE ``eval.py``);
+``--threshold adaptive`` labels with a Spatial-BCE model's learned per-image thresholds instead
+(default: the model's ``test_cfg.threshold``). ``--label-crf`` takes its kernels from
+``pseudo_label_cfg.label_crf`` when that is a dict (Spatial-BCE: bilateral sxy 40).
 A rerun skips finished images; pointing ``--out`` at the ground truth is refused. Options not
 given on the command line come from the config's ``pseudo_label_cfg`` (e.g. SEAM's CRF alphas)
 if it has one. With ``--launcher pytorch`` (tools/dist_*.sh style) the images are split across
@@ -55,10 +61,18 @@ def parse_args():
                         "configs: 'min_max' as their official inference)")
     parser.add_argument('--bg-threshold', type=float,
                         help='background score of the cam labels (default: the model test_cfg)')
+    parser.add_argument('--bg-search', type=float, nargs='*', metavar='T',
+                        help='choose the background of the cam labels among these, the first '
+                        'with the best J on the scored images (Spatial-BCE: 0.20 0.22 ... 0.38); '
+                        'no value: off')
+    parser.add_argument('--threshold', choices=['fixed', 'adaptive'],
+                        help="'adaptive': label with the model's learned per-image thresholds "
+                        "(Spatial-BCE; default: the model's test_cfg.threshold, else fixed)")
     parser.add_argument('--crf', type=float, nargs='*', metavar='ALPHA',
                         help='SEAM/PSA-style CRF on (1 - max)^alpha for each alpha')
     parser.add_argument('--label-crf', action='store_true', default=None,
-                        help='IRN/SIPE-style label CRF')
+                        help='IRN/SIPE-style label CRF (kernels: pseudo_label_cfg.label_crf '
+                        'when it is a dict, else IRN\'s)')
     parser.add_argument('--affinity-labels', action='store_true', default=None,
                         help='also write AffinityNet training labels (aff_label/) from the lowest '
                         'and highest --crf alpha')
@@ -88,6 +102,7 @@ def parse_args():
 
 # pseudo_label_cfg key -> command-line option (``flip`` is stored negated as ``no_flip``)
 PSEUDO_LABEL_KEYS = dict(scales='scales', flip='no_flip', bg_threshold='bg_threshold',
+                         bg_search='bg_search', threshold='threshold',
                          crf_alphas='crf', label_crf='label_crf',
                          affinity_labels='affinity_labels', ir_labels='ir_labels', ppmg='ppmg',
                          cam_norm='cam_norm', score_split='score_split')
@@ -113,12 +128,46 @@ def apply_config_defaults(args, cfg) -> None:
             setattr(args, dest, value)
 
 
+# the label CRF of ``--label-crf`` without settings in the config (IRN's kernels)
+LABEL_CRF_DEFAULT = dict(gt_prob=0.7)
+
+
+def label_crf_options(args, cfg):
+    """The options of the label CRF (None: off). ``pseudo_label_cfg.label_crf`` may be a bool or
+    a dict of ``crf_label_refine`` options (Spatial-BCE's kernels): a dict turns the label CRF
+    on with those settings over :data:`LABEL_CRF_DEFAULT`, and ``--label-crf`` uses them too;
+    ``True`` or ``--label-crf`` alone use the defaults."""
+    value = (cfg.get('pseudo_label_cfg') or {}).get('label_crf')
+    if value is not None and not isinstance(value, (bool, dict)):
+        raise TypeError(f'{args.config}: pseudo_label_cfg.label_crf must be a bool or a dict of '
+                        f'crf_label_refine options, got {value!r}')
+    if not args.label_crf:
+        return None
+    return dict(LABEL_CRF_DEFAULT, **(dict(value) if isinstance(value, dict) else {}))
+
+
+def background_options(args, cfg, cli: set):
+    """(threshold mode, bg_search candidates or None). The mode defaults to the model's
+    ``test_cfg.threshold`` (Spatial-BCE), else ``'fixed'``. A ``bg_search`` from the config
+    (Spatial-BCE's fixed-threshold recipe) gives way to ``'adaptive'`` and to a
+    ``--bg-threshold`` of the command line (``cli``: the options given there); one given on
+    the command line with ``'adaptive'`` is refused by the generator."""
+    mode = args.threshold or (cfg.model.get('test_cfg') or {}).get('threshold', 'fixed')
+    search = args.bg_search
+    if 'bg_search' not in cli and (mode == 'adaptive' or 'bg_threshold' in cli):
+        search = None
+    return mode, (list(search) if search else None)
+
+
 def main():
     args = parse_args()
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
+    cli = {k for k in ('bg_search', 'bg_threshold') if getattr(args, k) is not None}
     apply_config_defaults(args, cfg)
+    label_crf = label_crf_options(args, cfg)
+    threshold, bg_search = background_options(args, cfg, cli)
     if args.launcher != 'none' and not init_cpu_process_group(args.launcher):
         init_dist(args.launcher)
     init_default_scope(cfg.get('default_scope', 'mmseg'))
@@ -138,8 +187,9 @@ def main():
     generator = PseudoLabelGenerator(
         model, out, num_classes=len(dataset.metainfo['classes']),
         palette=dataset.metainfo.get('palette'), scales=args.scales, flip=not args.no_flip,
-        normalisation=args.cam_norm, bg_threshold=bg, crf_alphas=args.crf,
-        label_crf=dict(gt_prob=0.7) if args.label_crf else None, overwrite=args.overwrite,
+        normalisation=args.cam_norm, bg_threshold=bg, bg_search=bg_search,
+        threshold=threshold, crf_alphas=args.crf, label_crf=label_crf,
+        overwrite=args.overwrite,
         affinity_labels=args.affinity_labels,
         ir_labels=dict(fg_threshold=args.ir_labels[0], bg_threshold=args.ir_labels[1])
         if args.ir_labels else None,

@@ -3,7 +3,8 @@ IRN).
 
     .venv/bin/python tools/refine_pseudo_labels.py AFF_CONFIG AFF_CHECKPOINT --cams DIR/cams \
         --out DIR/aff [--beta 8] [--logt 6] [--bg-alpha 6 | --bg-threshold 0.25 | --bg-seed 0.39]
-        [--cam-power 1] [--split train] [--score-split test] [--workers N] [--overwrite]
+        [--cam-power 1] [--seed-resize avg_pool|bilinear] [--split train] [--score-split test]
+        [--workers N] [--overwrite]
 
 ``--cams`` is the ``cams/`` directory written by tools/make_pseudo_labels.py. The images to
 refine come from ``<split>_dataloader.dataset`` of the config (default ``train``, as
@@ -14,7 +15,9 @@ for the AffinityNet / IRN configs, else ``--split``) are printed and written to
 walk settings: a rerun with other settings refuses (``--overwrite`` redoes). Defaults: SEAM /
 hfpl with AffinityNet (beta 8, logt 6, background seed alpha 6); IRN uses ``--beta 10 --logt 8
 --bg-threshold 0.25``; MCTformer (its ``psa/infer_aff.py``) ``--bg-seed 0.39``; SIPE, whose CAMs
-carry its own background map, ``--beta 10 --logt 8 --cam-power 1.5``.
+carry its own background map, ``--beta 10 --logt 8 --cam-power 1.5 --seed-resize bilinear``
+(its ``make_seg_labels.py`` resizes the CAMs bilinearly to the walk's grid; the default
+average-pools them, as PSA's ``infer_aff.py``).
 """
 import argparse
 import json
@@ -32,7 +35,7 @@ from mmseg_hfpl.pseudo_labels import (check_output_dirs, dataset_items, image_na
 from mmseg_hfpl.pseudo_labels.config import resolve_pseudo_label_dir, without_masks
 from mmseg_hfpl.pseudo_labels.fingerprint import (check_fingerprints, model_fingerprint,
                                                   read_fingerprint, write_fingerprints)
-from mmseg_hfpl.pseudo_labels.refine import refine_items
+from mmseg_hfpl.pseudo_labels.refine import SEED_RESIZES, refine_items
 
 
 def main():
@@ -57,6 +60,9 @@ def main():
                         "(MCTformer's psa/infer_aff.py: 0.39)")
     parser.add_argument('--cam-power', type=float, default=1.0,
                         help='raise the CAMs to this power before the walk (SIPE: 1.5)')
+    parser.add_argument('--seed-resize', choices=SEED_RESIZES, default='avg_pool',
+                        help="how the CAMs reach the walk's grid: average pooling (PSA, "
+                        'default) or a bilinear resize, the power after it (SIPE)')
     parser.add_argument('--workers', type=int, default=0,
                         help='worker processes of one thread each (0: in this process)')
     parser.add_argument('--overwrite', action='store_true')
@@ -96,13 +102,16 @@ def main():
     fingerprint = {args.out: dict(
         kind='random_walk', model=model_fingerprint(model), cams=read_fingerprint(args.cams),
         beta=args.beta, logt=args.logt, bg_alpha=args.bg_alpha, bg_threshold=args.bg_threshold,
-        cam_power=args.cam_power, bg_seed=args.bg_seed)}
+        cam_power=args.cam_power, bg_seed=args.bg_seed,
+        # only when not the default, so outputs of the average-pooled walk keep their fingerprint
+        **({} if args.seed_resize == 'avg_pool' else dict(seed_resize=args.seed_resize)))}
     check_fingerprints(fingerprint, args.overwrite)
     write_fingerprints(fingerprint)
     paths = refine_items(model, items, args.cams, args.out, dataset.metainfo.get('palette'),
                          overwrite=args.overwrite, workers=args.workers, beta=args.beta,
                          logt=args.logt, bg_alpha=args.bg_alpha, bg_threshold=args.bg_threshold,
-                         cam_power=args.cam_power, bg_seed=args.bg_seed)
+                         cam_power=args.cam_power, bg_seed=args.bg_seed,
+                         seed_resize=args.seed_resize)
     if score_items and all(it.get('seg_map_path') for it in score_items):
         by_name = dict(zip((image_name(it) for it in items), paths))
         res = score_label_files([by_name[image_name(it)] for it in score_items],

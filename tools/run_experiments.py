@@ -1,28 +1,44 @@
 """Run a study (configs x seeds), collect J / F / J&F, write mean +- std tables and plots.
 
     python tools/run_experiments.py configs/studies/synthetic.py [--seeds 0 1 2]
-        [--workers 1] [--out work_dirs/studies/<study>]
+        [--workers 1] [--out work_dirs/studies/<study>] [--results DIR]
 
 A study file defines ``experiments`` (a list of ``dict(name=..., config=..., cfg_options=[...],
-group=..., x=...)``) and ``seeds``. Every run trains with ``tools/train.py`` and
-``randomness.seed=<seed>`` into ``<out>/<name>/seed<seed>/``; its final evaluation is saved as
-``metrics.json`` there, and a rerun skips finished runs, so the table can be rebuilt or extended
-at any time. Outputs: ``<out>/results.md``, ``<out>/results.csv`` (mean +- sample std over seeds,
-and every run), for experiments with a numeric ``x`` and a ``group`` a line plot
-``<out>/<group>.png``, and bars of the others in ``<out>/summary.png``.
+group=..., x=...)``), ``seeds`` and optionally ``results_dir`` and ``pseudo_labels``. Every run
+trains with ``tools/train.py`` and ``randomness.seed=<seed>`` into ``<out>/<name>/seed<seed>/``
+(checkpoints and logs stay there). The results go to ``--results`` (default: the study's
+``results_dir``, else ``<out>``): ``results.csv`` (every finished run, and the mean +- sample std
+over the seeds finished so far), ``results.md``, for experiments with a numeric ``x`` and a
+``group`` a line plot ``<group>.png``, and bars of the others in ``summary.png``. The files are
+rewritten after every finished run, so a study that is stopped keeps what it finished.
+
+Resuming: a run is identified by the hash of its resolved config (with the ``cfg_options``,
+without the seed) and its seed. A run found in ``results.csv`` under that key, or with a
+``metrics.json`` in its work directory, is not trained again, so a study whose results directory
+is committed continues on a fresh machine where it stopped; two experiments that resolve to the
+same config (a sweep point equal to another study row) share their runs; ``reuse_results =
+['docs/results/<other study>']`` in a study also takes the runs recorded by other studies.
+
+``pseudo_labels = dict(seeds=[0], args=[...])`` in the study also runs
+``tools/make_pseudo_labels.py`` (with ``args``) on the final checkpoint of those seeds and keeps
+its ``metrics.json`` entries (the fixed-threshold J / F, the sweep-best J and its threshold, F at
+0.25, the CRF variants) in ``pseudo_labels.csv`` / ``pseudo_labels.md``; a run whose pseudo-labels
+are missing there and whose checkpoint is gone is trained again for them.
 """
 import argparse
 import csv
+import hashlib
 import json
 import os
 import os.path as osp
 import re
 import subprocess
 import sys
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-from mmengine.config import Config
+from mmengine.config import Config, DictAction
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 METRICS = ('J', 'F', 'J&F')
@@ -39,12 +55,64 @@ def final_metrics(log: str) -> dict:
     return {k: float(v) for k, v in re.findall(r'\b(J|F|J&F): ([0-9.]+)', lines[-1])}
 
 
-def run_one(exp: dict, seed: int, out: str, threads: int) -> dict:
-    work = osp.join(out, slug(exp['name']), f'seed{seed}')
-    result = osp.join(work, 'metrics.json')
-    if osp.isfile(result):
-        with open(result) as f:
-            return json.load(f)
+def run_key(exp: dict) -> str:
+    """Hash of the experiment's resolved config (base files merged, ``cfg_options`` applied)."""
+    cfg = Config.fromfile(osp.join(ROOT, exp['config']))
+    options = exp.get('cfg_options', [])
+    if options:
+        parser = argparse.ArgumentParser()
+        parser.add_argument('--o', nargs='+', action=DictAction)
+        cfg.merge_from_dict(parser.parse_args(['--o', *options]).o)
+    return hashlib.sha1(cfg.pretty_text.encode()).hexdigest()[:12]
+
+
+def read_csv(path: str) -> list:
+    if not osp.isfile(path):
+        return []
+    with open(path, newline='') as f:
+        return list(csv.DictReader(f))
+
+
+def previous_runs(results: str) -> dict:
+    """``{(key, seed): metrics}`` of the runs recorded in ``results.csv``."""
+    runs = {}
+    for row in read_csv(osp.join(results, 'results.csv')):
+        if row.get('key') and row['seed'].isdigit():
+            runs[(row['key'], int(row['seed']))] = {k: float(row[k]) for k in METRICS}
+    return runs
+
+
+def previous_pseudo_labels(results: str) -> dict:
+    """``{(key, seed): [rows]}`` of ``pseudo_labels.csv``."""
+    out = {}
+    for row in read_csv(osp.join(results, 'pseudo_labels.csv')):
+        out.setdefault((row['key'], int(row['seed'])), []).append(row)
+    return out
+
+
+def last_checkpoint(work: str):
+    path = osp.join(work, 'last_checkpoint')
+    if osp.isfile(path):
+        with open(path) as f:
+            ckpt = f.read().strip()
+        if osp.isfile(ckpt):
+            return ckpt
+    return None
+
+
+def pseudo_label_rows(metrics: dict) -> list:
+    """One row per entry of ``make_pseudo_labels.py``'s ``metrics.json`` that carries J or F."""
+    rows = []
+    for name, entry in metrics.items():
+        if not isinstance(entry, dict) or not ({'J', 'F'} & set(entry)):
+            continue
+        rows.append(dict(variant=name, threshold=entry.get('threshold', ''),
+                         **{k: f'{entry[k]:.4f}' if k in entry else '' for k in METRICS},
+                         how=entry.get('how', '')))
+    return rows
+
+
+def train(exp: dict, seed: int, work: str, threads: int) -> dict:
     os.makedirs(work, exist_ok=True)
     cmd = [sys.executable, osp.join(ROOT, 'tools', 'train.py'), osp.join(ROOT, exp['config']),
            '--work-dir', work, '--cfg-options', f'randomness.seed={seed}',
@@ -57,45 +125,98 @@ def run_one(exp: dict, seed: int, out: str, threads: int) -> dict:
     if res.returncode != 0:
         raise RuntimeError(f'{exp["name"]} seed {seed} failed; see {work}/run.log')
     metrics = final_metrics(res.stdout + res.stderr)
-    tmp = result + '.tmp'
-    with open(tmp, 'w') as f:
+    result = osp.join(work, 'metrics.json')
+    with open(result + '.tmp', 'w') as f:
         json.dump(metrics, f)
-    os.replace(tmp, result)
+    os.replace(result + '.tmp', result)
     print(f'[done] {exp["name"]} seed {seed}: ' +
           '  '.join(f'{k} {metrics[k]:.2f}' for k in METRICS), flush=True)
     return metrics
 
 
+def make_pseudo_labels(exp: dict, seed: int, work: str, args: list, threads: int) -> list:
+    ckpt = last_checkpoint(work)
+    out = osp.join(work, 'pseudo_labels')
+    cmd = [sys.executable, osp.join(ROOT, 'tools', 'make_pseudo_labels.py'),
+           osp.join(work, osp.basename(exp['config'])), ckpt, '--out', out, '--overwrite', *args]
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
+    print(f'[pseudo-labels] {exp["name"]} seed {seed} -> {out}', flush=True)
+    res = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=env)
+    with open(osp.join(work, 'pseudo_labels.log'), 'w') as f:
+        f.write(res.stdout + res.stderr)
+    if res.returncode != 0:
+        raise RuntimeError(f'pseudo-labels of {exp["name"]} seed {seed} failed; see '
+                           f'{work}/pseudo_labels.log')
+    with open(osp.join(out, 'metrics.json')) as f:
+        return pseudo_label_rows(json.load(f))
+
+
 def summarise(experiments, seeds, runs) -> list:
+    """Mean +- sample std over the seeds finished so far (``n`` of them)."""
     rows = []
     for exp in experiments:
-        values = np.array([[runs[(exp['name'], s)][k] for k in METRICS] for s in seeds])
-        std = values.std(axis=0, ddof=1) if len(seeds) > 1 else np.zeros(len(METRICS))
-        rows.append(dict(exp=exp, mean=values.mean(axis=0), std=std, values=values))
+        done = [s for s in seeds if (exp['key'], s) in runs]
+        if not done:
+            continue
+        values = np.array([[runs[(exp['key'], s)][k] for k in METRICS] for s in done])
+        std = values.std(axis=0, ddof=1) if len(done) > 1 else np.zeros(len(METRICS))
+        rows.append(dict(exp=exp, mean=values.mean(axis=0), std=std, values=values, seeds=done))
     return rows
 
 
 def write_tables(rows, seeds, out: str, command: str) -> str:
-    lines = [f'Mean ± std over seeds {", ".join(map(str, seeds))} (`{command}`)', '',
-             '| experiment | J | F | J&F |', '| --- | --- | --- | --- |']
+    partial = any(len(r['seeds']) < len(seeds) for r in rows)
+    lines = [f'Mean ± std over seeds {", ".join(map(str, seeds))} (`{command}`)' +
+             (' — partial: `n` seeds finished so far' if partial else ''), '',
+             '| experiment | J | F | J&F |' + (' n |' if partial else ''),
+             '| --- | --- | --- | --- |' + (' --- |' if partial else '')]
     for r in rows:
         cells = [f'{m:.2f} ± {s:.2f}' for m, s in zip(r['mean'], r['std'])]
-        lines.append(f'| {r["exp"]["name"]} | ' + ' | '.join(cells) + ' |')
+        lines.append(f'| {r["exp"]["name"]} | ' + ' | '.join(cells) + ' |' +
+                     (f' {len(r["seeds"])} |' if partial else ''))
     table = '\n'.join(lines) + '\n'
     with open(osp.join(out, 'results.md'), 'w') as f:
         f.write(table)
     with open(osp.join(out, 'results.csv'), 'w', newline='') as f:
         writer = csv.writer(f)
-        writer.writerow(['experiment', 'config', 'seed', *METRICS])
+        writer.writerow(['experiment', 'config', 'key', 'seed', *METRICS])
         for r in rows:
-            writer.writerow([r['exp']['name'], r['exp']['config'], 'mean',
+            exp = r['exp']
+            writer.writerow([exp['name'], exp['config'], exp['key'], 'mean',
                              *[f'{v:.4f}' for v in r['mean']]])
-            writer.writerow([r['exp']['name'], r['exp']['config'], 'std',
+            writer.writerow([exp['name'], exp['config'], exp['key'], 'std',
                              *[f'{v:.4f}' for v in r['std']]])
-            for seed, vals in zip(seeds, r['values']):
-                writer.writerow([r['exp']['name'], r['exp']['config'], seed,
+            for seed, vals in zip(r['seeds'], r['values']):
+                writer.writerow([exp['name'], exp['config'], exp['key'], seed,
                                  *[f'{v:.4f}' for v in vals]])
     return table
+
+
+def write_pseudo_label_tables(experiments, pls: dict, out: str, command: str) -> None:
+    fields = ['experiment', 'key', 'seed', 'variant', 'threshold', *METRICS, 'how']
+    lines, records = [], []
+    for exp in experiments:
+        for (key, seed), rows in sorted(pls.items()):
+            if key != exp['key']:
+                continue
+            for row in rows:
+                records.append(dict(row, experiment=exp['name'], key=key, seed=seed))
+    if not records:
+        return
+    with open(osp.join(out, 'pseudo_labels.csv'), 'w', newline='') as f:
+        writer = csv.DictWriter(f, fieldnames=fields, extrasaction='ignore')
+        writer.writeheader()
+        writer.writerows(records)
+    lines = [f'`make_pseudo_labels.py` on the final checkpoints (`{command}`)', '',
+             '| experiment | seed | variant | threshold | J | F | J&F |',
+             '| --- | --- | --- | --- | --- | --- | --- |']
+    for r in records:
+        th = f'{float(r["threshold"]):.2f}' if r['threshold'] not in ('', None) else ''
+        cells = [f'{float(r[k]):.2f}' if r[k] else '' for k in METRICS]
+        lines.append(f'| {r["experiment"]} | {r["seed"]} | {r["variant"]} | {th} | ' +
+                     ' | '.join(cells) + ' |')
+    with open(osp.join(out, 'pseudo_labels.md'), 'w') as f:
+        f.write('\n'.join(lines) + '\n')
 
 
 def write_plots(rows, out: str) -> list:
@@ -151,29 +272,77 @@ def write_plots(rows, out: str) -> list:
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('study')
     parser.add_argument('--seeds', type=int, nargs='+')
     parser.add_argument('--workers', type=int, default=1,
                         help='runs at once (the cores are shared between them)')
-    parser.add_argument('--out')
+    parser.add_argument('--out', help='work directories (default: work_dirs/studies/<study>)')
+    parser.add_argument('--results', help='tables, plots and the record of finished runs '
+                        "(default: the study's results_dir, else --out)")
     args = parser.parse_args()
     study = Config.fromfile(args.study)
     seeds = args.seeds if args.seeds is not None else list(study.get('seeds', [0, 1, 2]))
-    experiments = list(study.experiments)
+    experiments = [dict(exp) for exp in study.experiments]
     out = args.out or osp.join('work_dirs', 'studies',
                                osp.splitext(osp.basename(args.study))[0])
+    results = args.results or study.get('results_dir') or out
     os.makedirs(out, exist_ok=True)
-    threads = max(1, (os.cpu_count() or 1) // args.workers)
-    # seed-major order: a partly finished study already has every experiment at the first seed
-    jobs = [(exp, seed) for seed in seeds for exp in experiments]
-    with ThreadPoolExecutor(max_workers=args.workers) as pool:
-        results = list(pool.map(lambda j: run_one(j[0], j[1], out, threads), jobs))
-    runs = {(exp['name'], seed): res for (exp, seed), res in zip(jobs, results)}
+    os.makedirs(results, exist_ok=True)
+    for exp in experiments:
+        exp['key'] = run_key(exp)
+    pl_cfg = study.get('pseudo_labels') or {}
+    pl_seeds, pl_args = set(pl_cfg.get('seeds', [])), list(pl_cfg.get('args', []))
+    runs, pls = previous_runs(results), previous_pseudo_labels(results)
+    for other in study.get('reuse_results', []):
+        runs = {**previous_runs(osp.join(ROOT, other)), **runs}
     command = 'python tools/run_experiments.py ' + ' '.join(sys.argv[1:])
-    rows = summarise(experiments, seeds, runs)
-    print(write_tables(rows, seeds, out, command))
-    for path in write_plots(rows, out):
+    threads = max(1, (os.cpu_count() or 1) // args.workers)
+    lock = threading.Lock()
+
+    def record():
+        rows = summarise(experiments, seeds, runs)
+        table = write_tables(rows, seeds, results, command)
+        write_pseudo_label_tables(experiments, pls, results, command)
+        return rows, table
+
+    def job(exp, seed):
+        key = (exp['key'], seed)
+        work = osp.join(out, slug(exp['name']), f'seed{seed}')
+        result = osp.join(work, 'metrics.json')
+        need_pl = seed in pl_seeds and key not in pls
+        if key not in runs and osp.isfile(result):
+            with open(result) as f:
+                runs[key] = json.load(f)
+        if key not in runs or (need_pl and last_checkpoint(work) is None):
+            metrics = train(exp, seed, work, threads)
+            with lock:
+                if key in runs and runs[key] != metrics:
+                    print(f'[warn] {exp["name"]} seed {seed}: the retrained run gives {metrics}'
+                          f', the record {runs[key]}', flush=True)
+                runs[key] = metrics
+                record()
+        if need_pl:
+            rows = make_pseudo_labels(exp, seed, work, pl_args, threads)
+            with lock:
+                pls[key] = rows
+                record()
+
+    # seed-major order: a partly finished study already has every experiment at the first
+    # seed; one job per distinct (config, seed)
+    jobs, seen = [], set()
+    for seed in seeds:
+        for exp in experiments:
+            if (exp['key'], seed) not in seen:
+                seen.add((exp['key'], seed))
+                jobs.append((exp, seed))
+    with ThreadPoolExecutor(max_workers=args.workers) as pool:
+        for future in [pool.submit(job, exp, seed) for exp, seed in jobs]:
+            future.result()
+    rows, table = record()
+    print(table)
+    for path in write_plots(rows, results):
         print(f'plot: {path}')
 
 

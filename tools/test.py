@@ -2,12 +2,18 @@
 
 For a CAMSegmentor the predictions are CAM pseudo-labels, so this scores them with the
 config's evaluators (J = mIoU, F = boundary F, J&F).
+
+``--tta``: mmseg's test-time augmentation (the config's ``tta_pipeline`` and ``tta_model``).
+``--cfg-options test_crf=True``: the predictions (after the TTA merge, with ``--tta``) are refined
+with a dense CRF (:class:`~mmseg_hfpl.models.DenseCRFPostProcessor`, settings: the config's
+``crf_model``) before they are scored; mmseg 1.x has no CRF step.
 """
 import argparse
 import os
 import os.path as osp
 
 from mmengine.config import Config, DictAction
+from mmseg.registry import MODELS
 
 import mmseg_hfpl  # noqa: F401
 from mmseg_hfpl.engine import destroy_process_group
@@ -22,6 +28,8 @@ def parse_args():
                         'evaluation metrics')
     parser.add_argument('--show-dir', help='directory (under the work dir) where CAM overlays '
                         'and pseudo-label colour maps are written')
+    parser.add_argument('--tta', action='store_true', help='test-time augmentation (the '
+                        "config's tta_pipeline and tta_model)")
     parser.add_argument(
         '--cfg-options',
         nargs='+',
@@ -36,6 +44,16 @@ def parse_args():
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
     return args
+
+
+def use_tta(cfg, config_path: str) -> None:
+    """mmseg's ``--tta``: the test set through ``tta_pipeline``, the model inside ``tta_model``."""
+    missing = [k for k in ('tta_pipeline', 'tta_model') if cfg.get(k, None) is None]
+    if missing:
+        raise KeyError(f'--tta: {config_path} sets no {" / ".join(missing)}')
+    cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
+    cfg.tta_model.module = cfg.model
+    cfg.model = cfg.tta_model
 
 
 def main():
@@ -53,10 +71,18 @@ def main():
         hooks = [h for h in cfg.get('custom_hooks', []) if h['type'] != 'CAMVisualizationHook']
         hooks.append(dict(type='CAMVisualizationHook', out_dir=args.show_dir))
         cfg.custom_hooks = hooks
+    if args.tta:
+        use_tta(cfg, args.config)
     cfg.load_from = args.checkpoint
     runner = build_runner(cfg)
     for message in messages:
         runner.logger.info(message)
+    if cfg.get('test_crf', False):
+        crf_model = dict(cfg.get('crf_model', None) or dict(type='DenseCRFPostProcessor'))
+        # around the runner's model (on its device, TTA / DDP-wrapped as mmengine does it);
+        # mmengine loads the checkpoint into the wrapper's `module`, the segmentor
+        runner.model = MODELS.build(crf_model, default_args=dict(model=runner.model))
+        runner.logger.info(f'test-time dense CRF on the predictions: {crf_model}')
     runner.test()
     destroy_process_group()
 

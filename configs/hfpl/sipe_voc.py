@@ -2,8 +2,10 @@
 # SEAM's setting because SIPE trains at a 10x higher learning rate. Read as eq. 16 with
 # lambda = 0.1 x 0.2 = 0.02 (binomial ISL, 10 samples per class, eq. 18; the GAP loss keeps
 # 1 - lambda) and FSL (eqs. 9-13, mu 2.5, sigma 5) at weight 0.1 on the CAM up-sampled x2
-# (32x32 -> 64x64 at a 512 crop), gated by the max-normalised CAM with its background
-# 1 - max (eq. 4; SIPE normalises without subtracting the minimum).
+# (32x32 -> 64x64 at a 512 crop), gated by the normalised CAM with its background 1 - max.
+# The gating is the official hfpl one (train_cam_voc.py:163, visualization.max_norm: min-max
+# per class), as in every add-on config: arvijj/hfpl publishes no SIPE variant, so its FSL code
+# is the add-on's only official form (SIPE's own norm_cam is ReLU / max, without the minimum).
 #   python tools/train.py configs/hfpl/sipe_voc.py
 _base_ = '../sipe/sipe_r50_voc.py'
 _lambda = 0.02
@@ -13,5 +15,5 @@ model = dict(
         dict(type='ImportanceSamplingLoss', num_samples=10, posterior='binomial',
              loss_weight=_lambda),
         dict(type='FeatureSimilarityLoss', mu=2.5, sigma=5.0, gating='max_norm',
-             with_background=True, upsample_factor=2, loss_weight=0.1),
+             subtract_min=True, with_background=True, upsample_factor=2, loss_weight=0.1),
     ]))

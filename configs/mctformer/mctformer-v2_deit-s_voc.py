@@ -1,14 +1,16 @@
 # MCTformer-V2 baseline on PASCAL VOC 2012 train_aug (10,582 images), as the official main.py
 # (xulianuwa/MCTformer at 9606597, run.sh): timm's ImageNet training transform at 224
 # (RandomResizedCrop, flip, RandAugment rand-m9-mstd0.5-inc1, random erasing 0.25 "pixel"),
-# batch 64, 60 epochs, AdamW, cosine with 5 warm-up epochs (stepped per epoch), AMP.
+# batch 64, 60 epochs, AdamW, timm's cosine with 5 warm-up epochs (stepped per epoch), AMP.
 #   python tools/train.py configs/mctformer/mctformer-v2_deit-s_voc.py
 # (AMP needs a GPU: on a CPU add --cfg-options optim_wrapper.type=OptimWrapper.)
 # Pseudo-labels (official: scale 1.0 + flip, CRF alpha 1 / 12 -> AffinityNet labels):
 #   python tools/make_pseudo_labels.py configs/mctformer/mctformer-v2_deit-s_voc.py CKPT --out DIR
-# AffinityNet refinement as the official psa/infer_aff.py (bg 0.39, beta 8, logt 6):
-#   python tools/refine_pseudo_labels.py configs/affinity/affinitynet_r38_voc12aug.py AFF_CKPT \
-#       --cams DIR/cams --out DIR/aff --beta 8 --logt 6 --bg-threshold 0.39
+# AffinityNet as the official psa/train_aff.py of MCTformer (5 epochs from psa's VOC-trained
+# ResNet-38 classifier): configs/affinity/affinitynet_r38_voc12aug-mctformer.py; refinement as
+# psa/infer_aff.py (the 0.39 background channel walked with the classes, beta 8, logt 6):
+#   python tools/refine_pseudo_labels.py configs/affinity/affinitynet_r38_voc12aug-mctformer.py \
+#       AFF_CKPT --cams DIR/cams --out DIR/aff --beta 8 --logt 6 --bg-seed 0.39
 # Stage 3 is the official DeepLab-v1 LargeFOV ResNet-38: configs/stage3/
 # deeplabv1-largefov_r38_voc12aug-pseudo.py (set pseudo_label_dir to DIR/aff).
 _base_ = [
@@ -83,11 +85,15 @@ optim_wrapper = dict(
         norm_decay_mult=0.0,
         bias_decay_mult=0.0,
         custom_keys={'cls_token': dict(decay_mult=0.0), 'pos_embed': dict(decay_mult=0.0)}))
-# timm cosine: warm-up from 1e-6 over 5 epochs, then cosine to 1e-5, one step per epoch
+# timm 0.4.12 create_scheduler (main.py:270): CosineLRScheduler(t_initial=--epochs 60,
+# lr_min=--min-lr 1e-5, warmup_t=--warmup-epochs 5, warmup_lr_init=--warmup-lr 1e-6), stepped
+# with step(epoch) at the end of each epoch (main.py:297): one cosine over all 60 epochs counted
+# from epoch 0, the linear warm-up laid over its first 5. Epochs 0 and 1 train at 1e-6, epoch 5
+# at 1e-6 + 4/5 (6.25e-5 - 1e-6), epoch k >= 6 at the cosine of (k - 1) / 60. (The epoch count
+# create_scheduler returns, 60 + --cooldown-epochs 10, is discarded: main.py trains 60.)
 param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-6 / (5e-4 * 64 / 512), end_factor=1.0, begin=0, end=5,
-         by_epoch=True),
-    dict(type='CosineAnnealingLR', T_max=55, eta_min=1e-5, begin=5, end=60, by_epoch=True),
+    dict(type='TimmCosineLR', t_initial=60, lr_min=1e-5, warmup_t=5, warmup_lr_init=1e-6,
+         begin=0, end=60, by_epoch=True)
 ]
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=60, val_interval=60)
 val_cfg = dict(type='ValLoop')

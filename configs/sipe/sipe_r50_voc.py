@@ -5,9 +5,12 @@
 # IS-CAM pseudo-labels (scales 1, 0.5, 1.5, 2 + flip, argmax with SIPE's background) and IRN's
 # relation labels (label CRF of the argmax, and of the argmax with the background x0.5):
 #   python tools/make_pseudo_labels.py configs/sipe/sipe_r50_voc.py CKPT --out DIR
-# IRN (configs/irn/irn_r50_voc12aug.py on DIR/ir_label), then the random walk on the IS-CAM^1.5:
+# IRN (configs/irn/irn_r50_voc12aug.py on DIR/ir_label), then the random walk on the IS-CAM^1.5
+# (make_seg_labels.py:46-47: the IS-CAM resized bilinearly to the walk's grid, then ^1.5;
+# beta 10, 2^8 steps):
 #   python tools/refine_pseudo_labels.py configs/irn/irn_r50_voc12aug.py IRN_CKPT
-#       --cams DIR/cams --out DIR/irn --beta 10 --logt 8 --cam-power 1.5
+#       --cams DIR/cams --out DIR/irn --beta 10 --logt 8 --cam-power 1.5 --seed-resize bilinear
+# SIPE's classifier and side convolutions keep PyTorch's default init (SIPEHead).
 # Stage 3: SIPE trains DeepLab-v2 ResNet-101; the closest configs here are
 # configs/stage3/deeplabv3plus_r101-d8_voc12aug-pseudo.py and deeplabv3_r101-d8_voc12aug-pseudo.py.
 _base_ = [

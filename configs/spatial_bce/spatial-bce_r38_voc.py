@@ -4,12 +4,18 @@
 # (x10 and no decay for the temperatures, x10 for the new 1x1 layers), momentum 0.9, wd 5e-4,
 # poly 0.9 per iteration.
 #
-# The official method runs three phases (train_adaptive_threshold.sh), each a full training:
+# The official method runs three phases (train_optimal_threshold.sh and
+# train_adaptive_threshold.sh), each a full training, each refreshing the foreground-ratio prior
+# from the label CRF of its CAM labels (make_crf.py + create_fg.py):
 #   phase 1 (prior: the official datasets/voc12_init.npy, put it in data/VOCdevkit/VOC2012):
 #     python tools/train.py configs/spatial_bce/spatial-bce_r38_voc.py \
 #         --work-dir work_dirs/sbce_p1
 #     python tools/make_pseudo_labels.py configs/spatial_bce/spatial-bce_r38_voc.py \
-#         work_dirs/sbce_p1/epoch_20.pth --out work_dirs/sbce_p1/pl --label-crf
+#         work_dirs/sbce_p1/epoch_20.pth --out work_dirs/sbce_p1/pl
+#   (pseudo_label_cfg below: CAMs fused as make_cam.py, the background threshold searched over
+#   0.20-0.38 on VOC train as eval.py, the label CRF of make_crf.py at that threshold over
+#   train_aug -> pl/crf_label; metrics.json cam_bg_search holds the search. The adaptive
+#   script instead: add --threshold adaptive, the learned per-image thresholds, no search)
 #   phase 2 (prior = class shares of phase 1's CRF labels; weights of phase 1, fresh optimiser):
 #     python tools/train.py configs/spatial_bce/spatial-bce_r38_voc.py \
 #         --work-dir work_dirs/sbce_p2 \
@@ -17,7 +23,7 @@
 #         model.decode_head.fg_prior.file=None \
 #         model.decode_head.fg_prior.label_dir=work_dirs/sbce_p1/pl/crf_label
 #     python tools/make_pseudo_labels.py configs/spatial_bce/spatial-bce_r38_voc.py \
-#         work_dirs/sbce_p2/epoch_20.pth --out work_dirs/sbce_p2/pl --label-crf
+#         work_dirs/sbce_p2/epoch_20.pth --out work_dirs/sbce_p2/pl
 #   phase 3: as phase 2 with p2 -> p3 and p1 -> p2.
 # The final pseudo-labels (IRN relation labels at fg 0.60 / bg 0.25) come from the last phase;
 # IRN: configs/irn/irn_r50_voc12aug.py. Stage 3 (segmentation on the pseudo-labels, DeepLab on
@@ -101,6 +107,17 @@ default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', by_epoch=True, interval=1, max_keep_ckpts=2),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='SegVisualizationHook'))
-# defaults of tools/make_pseudo_labels.py for this config: the official make_cam.py scales,
-# IRN relation labels at fg 0.60 / bg 0.25 (hfpl Sec. 5.1, "same as the original setting")
-pseudo_label_cfg = dict(scales=(1.0, 0.5, 1.5, 2.0), flip=True, ir_labels=(0.60, 0.25))
+# defaults of tools/make_pseudo_labels.py for this config: the official make_cam.py scales
+# (+ flips; SpatialBCESegmentor fuses them as make_cam.py: mean of the raw CAMs, sigmoid, top
+# class per pixel, max-norm); the background threshold of the cam labels searched as eval.py
+# (0.20, 0.22, ..., 0.38 on the scored VOC train masks, the first best mIoU); the label CRF of
+# make_crf.py / tools/imutils.py (10 steps, unary_from_labels gt_prob 0.7, Gaussian sxy 3
+# compat 3, bilateral sxy 40 srgb 5 compat 10) whose labels (crf_label/) give the next phase's
+# prior; IRN relation labels at fg 0.60 / bg 0.25 (hfpl Sec. 5.1, "same as the original
+# setting"; IRN's own label CRF, sxy 50)
+pseudo_label_cfg = dict(
+    scales=(1.0, 0.5, 1.5, 2.0),
+    flip=True,
+    bg_search=(0.20, 0.22, 0.24, 0.26, 0.28, 0.30, 0.32, 0.34, 0.36, 0.38),
+    label_crf=dict(gt_prob=0.7, iterations=10, gaussian=(3, 3), bilateral=(40, 5, 10)),
+    ir_labels=(0.60, 0.25))

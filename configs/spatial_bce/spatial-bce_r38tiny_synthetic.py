@@ -27,4 +27,8 @@ train_dataloader = dict(dataset=dict(pipeline=[
 ]))
 optim_wrapper = dict(paramwise_cfg=dict(
     custom_keys={'decode_head.temperature': dict(decay_mult=0.0)}))
-pseudo_label_cfg = dict(ir_labels=(0.60, 0.25))
+# Spatial-BCE's label CRF (make_crf.py, bilateral sxy 40) and IRN thresholds; a fixed background
+# of 0.30 (test_cfg) instead of the VOC config's search
+pseudo_label_cfg = dict(
+    label_crf=dict(gt_prob=0.7, iterations=10, gaussian=(3, 3), bilateral=(40, 5, 10)),
+    ir_labels=(0.60, 0.25))

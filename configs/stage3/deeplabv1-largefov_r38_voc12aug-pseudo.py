@@ -1,8 +1,11 @@
 # Stage 3 of SEAM / hfpl: DeepLab-v1 LargeFOV on ResNet-38 trained on the random-walk
 # pseudo-labels of VOC train_aug (crop 448, scale 0.5-1.5, flip, batch 10, lr 1e-3 with x10 for
-# the head, poly, 20k iterations), evaluated on VOC val with J, F, J&F. Multi-scale (0.5-1.75)
-# + flip testing: tools/test.py THIS CKPT --tta. (The official dense-CRF post-processing of the
-# final predictions is not part of this config.)
+# the head, poly, 20k iterations), evaluated on VOC val with J, F, J&F. The official test
+# (YudeWang/semantic-segmentation-codebase experiment/seamv1-pseudovoc/config.py:46-48, test.py;
+# hfpl eval_final_voc.py, voc12/config_voc2012.py:43-45): scales 0.5-1.75 + flip, the mean of
+# the logits, softmax, dense CRF on the image:
+#   tools/test.py THIS CKPT --tta --cfg-options test_crf=True
+# (plain `tools/test.py THIS CKPT`: single scale, no CRF).
 _base_ = [
     'mmseg::_base_/datasets/pascal_voc12_aug.py', '../_base_/default_runtime.py',
     'mmseg::_base_/schedules/schedule_20k.py'
@@ -65,16 +68,32 @@ train_dataloader = dict(
             dict(**_train, ann_file='ImageSets/Segmentation/aug.txt'),
         ]))
 img_ratios = [0.5, 0.75, 1.0, 1.25, 1.5, 1.75]
-tta_model = dict(type='SegTTAModel')
+# official: cv2 INTER_CUBIC rescaling of each view (lib/datasets/transform.py:170-181; of the
+# normalised float image, here of the uint8 one; sizes r * side = k + 0.5 rounded half up here,
+# half to even there: 1 px) and the softmax of the views' mean logits (test.py:80-88)
+tta_model = dict(type='MeanSegTTAModel', merge='logits')
 tta_pipeline = [
     dict(type='LoadImageFromFile', backend_args=None),
     dict(type='TestTimeAug', transforms=[
-        [dict(type='Resize', scale_factor=r, keep_ratio=True) for r in img_ratios],
+        [dict(type='Resize', scale_factor=r, keep_ratio=True, interpolation='bicubic')
+         for r in img_ratios],
         [dict(type='RandomFlip', prob=0., direction='horizontal'),
          dict(type='RandomFlip', prob=1., direction='horizontal')],
         [dict(type='LoadAnnotations')], [dict(type='PackSegInputs')]
     ])
 ]
+# Dense CRF of the test (tools/test.py wraps the model in crf_model when test_crf=True; off by
+# default, on in the official test: TEST_CRF=True): lib/utils/DenseCRF.py:dense_crf as called in
+# test.py:91-95 (n_iters=1; Gaussian sxy 3, compat 3; bilateral sxy 32, srgb 13, compat 10;
+# unary -log of the softmax) on the image as cv2.imread reads it (converted to RGB; official:
+# img_denorm of the normalised image, which its uint8 cast can leave 1 grey level lower).
+# crf_model.workers=N runs the CRFs of a test batch in N processes.
+test_crf = False
+crf_model = dict(
+    type='DenseCRFPostProcessor',
+    crf=dict(iterations=1, gaussian=(3, 3), bilateral=(32, 13, 10)),
+    image_backend='cv2',
+    workers=0)
 optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='SGD', lr=1e-3, momentum=0.9, weight_decay=5e-4),

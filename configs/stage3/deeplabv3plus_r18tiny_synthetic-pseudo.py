@@ -22,3 +22,26 @@ model = dict(
 val_dataloader = dict(dataset=dict(ann_file='ImageSets/Segmentation/val.txt'))
 test_dataloader = val_dataloader
 custom_hooks = []
+# The official final-stage test of SEAM / hfpl at CPU size (as deeplabv1-largefov_r38_voc12aug-
+# pseudo.py): scales 0.5-1.75 + flip, the softmax of the mean logits (--tta), and the dense CRF
+# of SEAM's DeepLab stage (test_crf=True), e.g.
+#   .venv/bin/python tools/test.py THIS work_dirs/seg/iter_1500.pth --tta \
+#       --cfg-options test_crf=True
+img_ratios = [0.5, 0.75, 1.0, 1.25, 1.5, 1.75]
+tta_model = dict(type='MeanSegTTAModel', merge='logits')
+tta_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='TestTimeAug', transforms=[
+        [dict(type='Resize', scale_factor=r, keep_ratio=True, interpolation='bicubic')
+         for r in img_ratios],
+        [dict(type='RandomFlip', prob=0., direction='horizontal'),
+         dict(type='RandomFlip', prob=1., direction='horizontal')],
+        [dict(type='LoadAnnotations')], [dict(type='PackWSSSInputs')]
+    ])
+]
+test_crf = False
+crf_model = dict(
+    type='DenseCRFPostProcessor',
+    crf=dict(iterations=1, gaussian=(3, 3), bilateral=(32, 13, 10)),
+    image_backend='cv2',
+    workers=0)

@@ -4,9 +4,11 @@ from .checkpoint_compat import register_trusted_local_loader
 from .dist import destroy_process_group, init_cpu_process_group
 from .hooks import CAMVisualizationHook, NonFiniteLossError, NonFiniteLossHook, PseudoLabelHook
 from .runner import HFPLRunner
+from .schedulers import TimmCosineLR, timm_cosine_lr
 
 __all__ = [
     'CAMVisualizationHook', 'CheckpointError', 'HFPLRunner', 'NonFiniteLossError',
-    'NonFiniteLossHook', 'PseudoLabelHook', 'assert_finite_parameters', 'destroy_process_group',
-    'init_cpu_process_group', 'load_checkpoint_checked', 'register_trusted_local_loader'
+    'NonFiniteLossHook', 'PseudoLabelHook', 'TimmCosineLR', 'assert_finite_parameters',
+    'destroy_process_group', 'init_cpu_process_group', 'load_checkpoint_checked',
+    'register_trusted_local_loader', 'timm_cosine_lr'
 ]

@@ -1,24 +1,45 @@
 """CAMs -> pseudo-labels -> J / F: the pipeline behind tools/make_pseudo_labels.py and
 PseudoLabelHook."""
+import inspect
 import json
 import os.path as osp
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 import torch
-from mmengine.dist import all_gather_object, barrier, get_dist_info
+from mmengine.dist import all_gather_object, barrier, broadcast_object_list, get_dist_info
 from mmengine.logging import print_log
 from mmengine.utils import track_parallel_progress, track_progress
 
 from ..datasets.checks import read_image
 from ..evaluation import score_label_files
-from .cam_inference import (labels_from_cams, load_cams, multi_scale_cams, save_cams,
-                            write_manifest)
+from .background_curve import background_curve, best_threshold
+from .cam_inference import (labels_from_cams, load_cams, load_thresholds, multi_scale_cams,
+                            save_cams, write_manifest)
 from .crf import crf_cam_probabilities, crf_label_refine
 from .fingerprint import check_fingerprints, model_fingerprint, write_fingerprints
 from .pmm import ppmg_labels
 from .scoring import score_cam_protocol
 from .writer import check_output_dirs, write_label_png, write_npz
+
+
+#: the background thresholds official Spatial-BCE ``eval.py:97-104`` searches (0.20-0.38, step
+#: 0.02), keeping the first with the highest mIoU
+SPATIAL_BCE_BG_SEARCH = tuple(i / 100.0 for i in range(20, 40, 2))
+THRESHOLD_MODES = ('fixed', 'adaptive')
+
+
+def check_label_crf(label_crf: Optional[dict]) -> None:
+    """Refuse a ``label_crf`` that :func:`crf_label_refine` does not take, naming the key."""
+    if label_crf is None:
+        return
+    if not isinstance(label_crf, dict):
+        raise TypeError(f'label_crf must be a dict of crf_label_refine options, got {label_crf!r}')
+    known = [n for n in inspect.signature(crf_label_refine).parameters
+             if n not in ('image_rgb', 'label', 'classes')]
+    unknown = sorted(set(label_crf) - set(known))
+    if unknown:
+        raise KeyError(f'label_crf: unknown keys {unknown}; known: {known}')
 
 
 def image_name(info: dict) -> str:
@@ -44,8 +65,10 @@ class PseudoLabelGenerator:
     Output layout under ``out_dir`` (point an mmseg dataset's ``seg_map_path`` at a label
     directory to train a segmentor on it):
 
-    - ``cams/<name>.npz``: labelled classes' CAMs (float16) + ``manifest.json``;
-    - ``cam/<name>.png``: argmax over [``bg_threshold``, CAMs];
+    - ``cams/<name>.npz``: labelled classes' CAMs (float16; with a model that learns
+      thresholds, Spatial-BCE, also its per-class ``thresholds``) + ``manifest.json``;
+    - ``cam/<name>.png``: argmax over [``bg_threshold`` (or the one ``bg_search`` chose), CAMs],
+      or with ``threshold='adaptive'`` over [0, CAMs shifted by the learned thresholds];
     - ``crf_a<alpha>/<name>.png``: SEAM/PSA CRF on ``[(1 - max)^alpha, CAMs]``, per alpha;
     - ``crf_label/<name>.png``: IRN/SIPE label CRF of the ``cam`` labels;
     - ``aff_crf/<name>.npz`` (``affinity_labels``): the marginals of the lowest- and the
@@ -71,8 +94,18 @@ class PseudoLabelGenerator:
             the summed CAMs (:func:`~mmseg_hfpl.pseudo_labels.cam_inference.normalise_cams`).
         bg_threshold (float): background score of the ``cam`` labels (with a model that has its
             own background map, the factor on that map: see ``scores_with_background``).
+        bg_search (sequence of float, optional): choose the background score of the ``cam``
+            labels (and of the ``crf_label`` refined from them) among these instead: the first
+            with the highest J (mIoU) of the CAMs on the scored images, as official
+            Spatial-BCE ``eval.py:97-104`` (:data:`SPATIAL_BCE_BG_SEARCH`) chooses the
+            threshold of ``make_crf.py``, whose labels give the next phase's prior.
+        threshold (str): ``'fixed'`` (``bg_threshold`` / ``bg_search``) or ``'adaptive'``: the
+            ``cam`` labels use the model's learned per-image thresholds (Spatial-BCE,
+            :func:`~mmseg_hfpl.pseudo_labels.cam_inference.threshold_shift`), saved with the CAMs.
         crf_alphas (sequence of float): SEAM-style CRF variants (e.g. (4, 24); hfpl: (1, 24)).
-        label_crf (dict, optional): IRN-style label CRF, e.g. ``dict(gt_prob=0.7)``.
+        label_crf (dict, optional): IRN-style label CRF, options of :func:`crf_label_refine`,
+            e.g. ``dict(gt_prob=0.7)`` (IRN / SIPE kernels) or Spatial-BCE's
+            ``dict(gt_prob=0.7, bilateral=(40, 5, 10))``.
         crf_cfg (dict): ``iterations``, ``gaussian``, ``bilateral`` of the SEAM-style CRF.
         num_classes (int), palette: dataset meta.
         affinity_labels (bool): write ``aff_label/`` (needs two ``crf_alphas``).
@@ -90,6 +123,8 @@ class PseudoLabelGenerator:
                  flip: bool = True,
                  normalisation: str = 'max',
                  bg_threshold: float = 0.25,
+                 bg_search: Optional[Sequence[float]] = None,
+                 threshold: str = 'fixed',
                  crf_alphas: Sequence[float] = (),
                  label_crf: Optional[dict] = None,
                  crf_cfg: Optional[dict] = None,
@@ -100,6 +135,19 @@ class PseudoLabelGenerator:
                  workers: int = 0) -> None:
         if affinity_labels and len(set(crf_alphas)) < 2:
             raise ValueError('affinity_labels needs two different crf_alphas (e.g. (4, 24))')
+        if threshold not in THRESHOLD_MODES:
+            raise ValueError(f'threshold must be one of {THRESHOLD_MODES}, got {threshold!r}')
+        if threshold == 'adaptive' and not hasattr(model, 'fuse_cam_passes'):
+            raise ValueError(f"threshold='adaptive' needs a model with learned thresholds "
+                             f'(SpatialBCESegmentor), got {type(model).__name__}')
+        if threshold == 'adaptive' and bg_search:
+            raise ValueError("bg_search chooses a fixed background threshold: it does not go "
+                             "with threshold='adaptive'")
+        if bg_search is not None and len(bg_search) == 0:
+            bg_search = None
+        check_label_crf(label_crf)
+        self.bg_search = None if bg_search is None else tuple(float(t) for t in bg_search)
+        self.threshold = threshold
         self.affinity_labels = affinity_labels
         self.ir_labels = ir_labels
         self.ppmg = ppmg
@@ -154,7 +202,12 @@ class PseudoLabelGenerator:
         items = list(items) + [it for it in score_items if image_name(it) not in names]
         self.check_outputs(items + score_items)
         rank, world_size = get_dist_info()
-        fingerprints = self.fingerprints()
+        if self.bg_search and not (score_items and all(it.get('seg_map_path')
+                                                       for it in score_items)):
+            raise ValueError('bg_search chooses the background threshold on the scored images: '
+                             'it needs a ground-truth mask for every one (a --score-split with '
+                             'masks)')
+        fingerprints = self.fingerprints(score_items)
         check_fingerprints(fingerprints, self.overwrite)
         if rank == 0:
             write_fingerprints(fingerprints)
@@ -167,7 +220,19 @@ class PseudoLabelGenerator:
                   logger='current')
         if todo:
             self._infer_cams(todo)
-            tasks = [(it, self.label_cfg()) for it in todo]
+        bg_threshold, search = self.bg_threshold, None
+        if self.bg_search:  # every scored image's CAMs exist once every rank is here
+            barrier()
+            search = [self.search_background(score_items) if rank == 0 else None]
+            if world_size > 1:
+                broadcast_object_list(search, src=0)
+            search = search[0]
+            bg_threshold = search['threshold']
+            print_log(f'background search: J {search["J"]:.2f} at threshold {bg_threshold:.2f} '
+                      f'(candidates {self.bg_search[0]:g}-{self.bg_search[-1]:g})',
+                      logger='current')
+        if todo:
+            tasks = [(it, self.label_cfg(bg_threshold)) for it in todo]
             if self.workers > 0:
                 track_parallel_progress(write_pseudo_labels, tasks, self.workers)
             else:
@@ -184,7 +249,8 @@ class PseudoLabelGenerator:
                   f'{len(done)} images on {world_size} rank(s), each once', logger='current')
         write_manifest(osp.join(self.out_dir, 'cams'), dict(
             scales=list(self.scales), flip=self.flip, normalisation=self.normalisation,
-            bg_threshold=self.bg_threshold, crf_alphas=list(self.crf_alphas),
+            bg_threshold=bg_threshold, bg_search=self.bg_search, threshold=self.threshold,
+            crf_alphas=list(self.crf_alphas),
             label_crf=self.label_crf, images=[image_name(it) for it in items],
             gt=[it.get('seg_map_path') for it in items]))
         if not score_items or not all(it.get('seg_map_path') for it in score_items):
@@ -198,8 +264,14 @@ class PseudoLabelGenerator:
         for v in self.variants:
             if v not in ('aff_label', 'aff_crf', 'ir_label'):
                 metrics[v] = self.score(score_items, v)
-        metrics['cam']['threshold'] = self.bg_threshold
-        metrics['cam']['how'] = 'threshold labels at the fixed background of the config'
+        if self.threshold == 'adaptive':
+            metrics['cam']['how'] = "labels at the model's learned per-image thresholds"
+        else:
+            metrics['cam']['threshold'] = bg_threshold
+            metrics['cam']['how'] = 'threshold labels at the fixed background of the config' \
+                if search is None else 'threshold labels at the background of cam_bg_search'
+        if search is not None:
+            metrics['cam_bg_search'] = search
         protocol = score_cam_protocol(
             [self.path('cams', image_name(it)) for it in score_items],
             [it['seg_map_path'] for it in score_items], self.num_classes,
@@ -215,15 +287,25 @@ class PseudoLabelGenerator:
             json.dump(metrics, f, indent=1)
         return metrics
 
-    def fingerprints(self) -> Dict[str, dict]:
+    def fingerprints(self, score_items: Optional[List[dict]] = None) -> Dict[str, dict]:
         """What determines each output directory (see :mod:`.fingerprint`): the model's
         parameters and the CAM inference settings for ``cams/``, those plus each variant's own
-        settings for the label directories."""
+        settings for the label directories (with ``bg_search``, the candidates and the scored
+        images instead of a threshold)."""
         cams = dict(model=model_fingerprint(self.model), scales=list(self.scales),
                     flip=self.flip, normalisation=self.normalisation)
+        if hasattr(self.model, 'fuse_cam_passes'):  # mean of the passes' maps, + thresholds
+            cams['fusion'] = type(self.model).__name__
         low, high = (min(self.crf_alphas), max(self.crf_alphas)) if self.crf_alphas else (0, 0)
-        own = {'cam': dict(bg_threshold=self.bg_threshold),
-               'crf_label': dict(bg_threshold=self.bg_threshold, label_crf=self.label_crf),
+        if self.threshold == 'adaptive':
+            background = dict(threshold='adaptive')
+        elif self.bg_search:
+            background = dict(bg_search=list(self.bg_search), scored=sorted(
+                image_name(it) for it in score_items or []))
+        else:
+            background = dict(bg_threshold=self.bg_threshold)
+        own = {'cam': dict(background),
+               'crf_label': dict(background, label_crf=self.label_crf),
                'aff_label': dict(low=low, high=high, crf_cfg=self.crf_cfg),
                'aff_crf': dict(low=low, high=high, crf_cfg=self.crf_cfg),
                'ppmg': dict(ppmg=self.ppmg), 'ir_label': dict(ir_labels=self.ir_labels)}
@@ -250,17 +332,37 @@ class PseudoLabelGenerator:
 
         def infer(item):
             image = read_image(item['img_path'])
-            cams, classes = multi_scale_cams(self.model, image, item['img_label'], self.scales,
-                                             self.flip, self.normalisation)
-            save_cams(self.path('cams', image_name(item)), cams, classes)
+            cams, classes, thresholds = multi_scale_cams(
+                self.model, image, item['img_label'], self.scales, self.flip, self.normalisation,
+                with_thresholds=True)
+            save_cams(self.path('cams', image_name(item)), cams, classes, thresholds)
 
         with torch.no_grad():
             track_progress(infer, pending)
 
-    def label_cfg(self) -> dict:
-        """What the (picklable, model-free) label stage needs."""
-        return dict(out_dir=self.out_dir, palette=self.palette, bg_threshold=self.bg_threshold,
-                    crf_alphas=self.crf_alphas, label_crf=self.label_crf, crf_cfg=self.crf_cfg,
+    def search_background(self, score_items: List[dict]) -> dict:
+        """The background threshold of ``bg_search`` (official Spatial-BCE ``eval.py:97-104``):
+        J (mIoU) of the argmax over [threshold, CAMs] of the scored images at each candidate,
+        in the given order; the first with the highest J wins (``miou > highest``). J is
+        :func:`background_curve`'s (classes absent from both prediction and masks are left out
+        of the mean, where ``eval.py`` counts them 0: equal on VOC train, where every class
+        occurs)."""
+        rows = background_curve([self.path('cams', image_name(it)) for it in score_items],
+                                [it['seg_map_path'] for it in score_items], self.num_classes,
+                                thresholds=self.bg_search, with_f=False, workers=self.workers)
+        best = best_threshold(rows)
+        return dict(J=best['J'], threshold=best['threshold'],
+                    candidates={f'{r["threshold"]:g}': r['J'] for r in rows},
+                    how='first best mIoU of the CAMs over the candidate background thresholds '
+                    '(official Spatial-BCE eval.py); the cam and crf_label labels use it')
+
+    def label_cfg(self, bg_threshold: Optional[float] = None) -> dict:
+        """What the (picklable, model-free) label stage needs (``bg_threshold``: the background
+        of the ``cam`` labels, default the configured one)."""
+        bg = self.bg_threshold if bg_threshold is None else bg_threshold
+        return dict(out_dir=self.out_dir, palette=self.palette, bg_threshold=bg,
+                    adaptive=self.threshold == 'adaptive', crf_alphas=self.crf_alphas,
+                    label_crf=self.label_crf, crf_cfg=self.crf_cfg,
                     affinity_labels=self.affinity_labels, ir_labels=self.ir_labels,
                     ppmg=self.ppmg, overwrite=self.overwrite)
 
@@ -305,11 +407,13 @@ def write_pseudo_labels(task) -> None:
     item, cfg = task
     name = image_name(item)
     out = cfg['out_dir']
-    cams, classes = load_cams(osp.join(out, 'cams', name + '.npz'))
+    cam_path = osp.join(out, 'cams', name + '.npz')
+    cams, classes = load_cams(cam_path)
+    thresholds = load_thresholds(cam_path) if cfg.get('adaptive') else None
     image_bgr = read_image(item['img_path'])
     image_rgb = np.ascontiguousarray(image_bgr[..., ::-1])
     makers = {'cam': lambda: labels_from_cams(cams, classes, cfg['bg_threshold'],
-                                              image_rgb.shape[:2])}
+                                              image_rgb.shape[:2], thresholds=thresholds)}
     for alpha in cfg['crf_alphas']:
         makers[f'crf_a{alpha:g}'] = lambda a=alpha: argmax_label(made(f'marg_a{a:g}'))
         makers[f'marg_a{alpha:g}'] = lambda a=alpha: crf_cam_probabilities(

@@ -1,6 +1,6 @@
 """Refine saved CAMs by a random walk on a learned affinity (AffinityNet / IRN style)."""
 import os.path as osp
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 import numpy as np
 import torch
@@ -11,6 +11,33 @@ from ..datasets.checks import read_image
 from .cam_inference import load_cams, split_background
 from .random_walk import random_walk
 from .writer import write_label_png
+
+#: how :func:`walk_seeds` brings the maps onto the walk's grid
+SEED_RESIZES = ('avg_pool', 'bilinear')
+
+
+def walk_seeds(maps: torch.Tensor, grid: Tuple[int, int], stride: int,
+               seed_resize: str = 'avg_pool', cam_power: float = 1.0) -> torch.Tensor:
+    """The random-walk seeds (K, fh, fw) of maps (K, h, w) on the ``grid`` (fh, fw) of an input
+    padded to ``grid * stride``; negative values are clipped to 0 first.
+
+    - ``'avg_pool'`` (PSA / SEAM / hfpl ``infer_aff_voc.py``): ``maps ** cam_power`` zero-padded
+      (bottom, right) to ``grid * stride`` and average-pooled by ``stride``.
+    - ``'bilinear'`` (SIPE ``make_seg_labels.py:46-47``): the maps resized bilinearly
+      (``align_corners=False``) to the grid, then raised to ``cam_power``.
+
+    Raises:
+        ValueError: an unknown ``seed_resize``.
+    """
+    if seed_resize not in SEED_RESIZES:
+        raise ValueError(f'seed_resize must be one of {SEED_RESIZES}, got {seed_resize!r}')
+    maps = maps.clamp(min=0.0)
+    if seed_resize == 'bilinear':
+        seeds = F.interpolate(maps[None], size=grid, mode='bilinear', align_corners=False)[0]
+        return seeds.pow(cam_power)
+    h, w = maps.shape[1:]
+    padded = F.pad(maps.pow(cam_power), (0, grid[1] * stride - w, 0, grid[0] * stride - h))
+    return F.avg_pool2d(padded[None], stride)[0]
 
 
 @torch.no_grad()
@@ -23,12 +50,14 @@ def random_walk_labels(model,
                        bg_alpha: float = 6.0,
                        bg_threshold: Optional[float] = None,
                        cam_power: float = 1.0,
-                       bg_seed: Optional[float] = None) -> np.ndarray:
+                       bg_seed: Optional[float] = None,
+                       seed_resize: str = 'avg_pool') -> np.ndarray:
     """Pseudo-label of one image from its CAMs propagated with the model's pair affinities.
 
     The geometry of PSA / SEAM / hfpl ``infer_aff_voc.py``: the normalised image and the seed
     maps are zero-padded (bottom, right) to a multiple of ``model.output_stride`` (8 for
-    AffinityNet), the seeds average-pooled by that stride onto the affinity grid, walked with
+    AffinityNet), the seeds average-pooled by that stride onto the affinity grid (or resized
+    bilinearly to it, ``seed_resize='bilinear'``: see :func:`walk_seeds`), walked with
     :func:`random_walk` ``(beta, logt)`` (damped by ``model.seed_weight`` when the model has one,
     as IRN damps seeds on boundaries), up-sampled bilinearly to the padded size, cropped to the
     image and arg-maxed.
@@ -44,7 +73,8 @@ def random_walk_labels(model,
       background map is walked with the classes; ``bg_threshold`` (default 1) scales the walked
       background after the global max-normalisation, ``bg_alpha`` is unused.
 
-    ``cam_power`` raises the CAMs to a power before the walk (SIPE: 1.5).
+    ``cam_power`` raises the CAMs to a power before the walk (SIPE: 1.5; with
+    ``seed_resize='bilinear'`` after the resize, as SIPE's ``make_seg_labels.py:46-47``).
     """
     h, w = image_bgr.shape[:2]
     bg_map, fg, fg_classes = split_background(cams, classes)
@@ -69,8 +99,8 @@ def random_walk_labels(model,
         maps = cams
     else:
         maps = np.concatenate([np.power(1.0 - cams.max(axis=0, keepdims=True), bg_alpha), cams])
-    maps = torch.from_numpy(np.power(np.clip(maps, 0.0, None), cam_power)).float().to(device)
-    seeds = F.avg_pool2d(F.pad(maps, (0, pw - w, 0, ph - h))[None], stride)[0]
+    seeds = walk_seeds(torch.from_numpy(maps).float().to(device), (fh, fw), stride, seed_resize,
+                       cam_power)
     if hasattr(model, 'seed_weight'):
         seeds = seeds * model.seed_weight(inputs)[0]
     walked = random_walk(pairs, aff[0].float(), fh * fw, seeds.flatten(1), beta, logt)

@@ -151,3 +151,35 @@ def test_largefov_head_is_deeplab_v1():
     assert conv1.kernel_size == (1, 1) and head.dropout.p == 0.5
     out = head.eval()([torch.randn(2, 32, 9, 7)])
     assert out.shape == (2, 5, 9, 7)
+
+
+def test_seam_runs_on_efficientnet_at_stride_8():
+    """SEAM on any backbone (configs/seam/seam_effnet_msrc.py): PCM on stages 4/5, fc8 on the
+    head, CAMs 28 x 28 at a 224 input; the frozen BN and the add-on terms of the hfpl config."""
+    import os.path as osp
+    from mmengine.config import Config
+    pytest.importorskip('efficientnet_lite_pytorch')
+    root = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+    cfg = Config.fromfile(osp.join(root, 'configs/hfpl/msrc/seam_effnet_msrc_isl_fsl.py'))
+    cfg.model.data_preprocessor.size = (224, 224)
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    model.train()
+    assert not any(m.training for m in model.backbone.modules()
+                   if isinstance(m, torch.nn.BatchNorm2d))
+    s = SegDataSample()
+    s.gt_img_label = torch.zeros(15)
+    s.gt_img_label[[2, 7]] = 1
+    s.set_metainfo(dict(img_shape=(224, 224), ori_shape=(224, 224), pad_shape=(224, 224)))
+    data = model.data_preprocessor(
+        dict(inputs=[torch.rand(3, 224, 224, generator=torch.Generator().manual_seed(0)) * 255],
+             data_samples=[s]), True)
+    out = model._head_outputs(data['inputs'])
+    assert out['logits'].shape == out['cam_rv'].shape == (1, 16, 28, 28)
+    losses = model.loss(data['inputs'], data['data_samples'])
+    names = {'decode.loss_gap', 'decode.loss_isl', 'decode.loss_fsl', 'decode.loss_er',
+             'decode.loss_ecr', 'decode.loss_rvmin'}
+    assert names <= set(losses) and all(torch.isfinite(losses[n]) for n in names)
+    sum(losses[n] for n in names).backward()
+    assert model.backbone.head[0].weight.grad.abs().sum() > 0
+    assert model.decode_head.f9.weight.grad.abs().sum() > 0

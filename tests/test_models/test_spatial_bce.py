@@ -255,3 +255,70 @@ def test_sgd_updates_the_threshold_head_only_in_threshold_iterations_as_official
     finally:
         set_iter(0)
     assert not torch.equal(ours.threshold.weight, frozen)  # iteration 3 trained it
+
+
+ADDON = dict(
+    loss_isl=dict(type='ImportanceSamplingLoss', num_samples=10, posterior='binomial',
+                  loss_weight=0.2),
+    loss_fsl=dict(type='FeatureSimilarityLoss', mu=2.5, sigma=5.0, gating='max_norm',
+                  subtract_min=True, with_background=True, loss_weight=1.0))
+
+
+@pytest.mark.parametrize('iteration,threshold_phase', [(5, False), (85, True)])
+def test_addon_is_eq16_in_network_iterations_and_off_in_threshold_iterations(
+        iteration, threshold_phase):
+    """Eq. 16 with Spatial-BCE's spatial BCE as the classification loss: network iterations
+    0.8 * spatial BCE + 0.2 * ISL (+ FSL, + KL); threshold iterations the official objective
+    (threshold loss + KL), ISL and FSL 0 and without gradient."""
+    from mmseg_hfpl.losses.functional import importance_sampling_loss
+    from mmseg_hfpl.losses.spatial_bce_loss import (foreground_ratio_kl,
+                                                    spatial_bce_network_loss,
+                                                    spatial_bce_threshold_loss)
+    torch.manual_seed(0)
+    head = make_head(**ADDON)
+    base = make_head()
+    base.load_state_dict(head.state_dict())
+    x = torch.rand(2, 64, 6, 6)
+    images = torch.rand(2, 3, 24, 24)
+    data = samples([[1, 0, 1, 0, 0], [0, 1, 0, 0, 0]])
+    label = torch.stack([s.gt_img_label for s in data])
+    set_iter(iteration)
+    try:
+        torch.manual_seed(1)
+        losses = head.loss([x], data, {}, images=images)
+        base_losses = base.loss([x], data, {}, images=images)
+    finally:
+        set_iter(0)
+    out = head([x])
+    fg = head.fg_prior(data)
+    kl = foreground_ratio_kl(out['logits'], label, fg)
+    torch.testing.assert_close(losses['loss_kl'], kl)
+    if threshold_phase:
+        torch.testing.assert_close(losses['loss_sbce'], spatial_bce_threshold_loss(
+            out['logits'], label, out['threshold']))
+        torch.testing.assert_close(losses['loss_sbce'], base_losses['loss_sbce'])
+        for name in ('loss_isl', 'loss_fsl'):
+            assert losses[name].item() == 0 and losses[name].grad_fn is None
+        # every network parameter learns from the KL term alone, as in the baseline
+        total = sum(v for k, v in losses.items() if k.startswith('loss'))
+        ref = sum(v for k, v in base_losses.items() if k.startswith('loss'))
+        g = torch.autograd.grad(total, list(head.parameters()), allow_unused=True)
+        g_ref = torch.autograd.grad(ref, list(base.parameters()), allow_unused=True)
+        for (name, _), a, b in zip(head.named_parameters(), g, g_ref):
+            assert (a is None) == (b is None), name
+            if a is not None:
+                torch.testing.assert_close(a, b, msg=name)
+    else:
+        sbce = spatial_bce_network_loss(out['logits'], label, fg)
+        torch.testing.assert_close(losses['loss_sbce'], 0.8 * sbce)
+        torch.testing.assert_close(base_losses['loss_sbce'], sbce)
+        torch.manual_seed(1)  # the same draw of pixels as in head.loss
+        isl = importance_sampling_loss(out['logits'], label, num_samples=10,
+                                       posterior='binomial')
+        torch.testing.assert_close(losses['loss_isl'], 0.2 * isl)
+        assert losses['loss_isl'].item() > 0 and losses['loss_fsl'].item() != 0
+        for name in ('loss_isl', 'loss_fsl'):  # the add-on trains the class heads
+            g = torch.autograd.grad(losses[name], head.fc_list[0].weight, retain_graph=True)[0]
+            assert g.abs().sum() > 0, name
+            assert torch.autograd.grad(losses[name], head.threshold.weight,
+                                       allow_unused=True)[0] is None, name

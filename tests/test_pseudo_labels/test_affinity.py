@@ -207,6 +207,20 @@ def test_irn_end_to_end(synthetic_root, tiny_checkpoint, tmp_path):
         if name.startswith('train'):
             got = np.unique(np.asarray(Image.open(pl / 'irn' / f'{name}.png')))
             assert set(got.tolist()) <= {0, *present}
+    # SIPE's bilinear seeds (--seed-resize) are part of the output's fingerprint: the
+    # average-pooled labels of pl/irn are never mixed with them
+    bilinear = ['tools/refine_pseudo_labels.py', 'configs/irn/irn_r18tiny_synthetic.py',
+                str(tmp_path / 'irn' / 'iter_4.pth'), '--cams', str(pl / 'cams'), '--beta', '10',
+                '--logt', '4', '--bg-threshold', '0.25', '--seed-resize', 'bilinear',
+                '--score-split', 'none']
+    res = subprocess.run([sys.executable, *bilinear, '--out', str(pl / 'irn'), '--cfg-options',
+                          *irn_opts[:2]], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert res.returncode != 0 and "seed_resize: None -> 'bilinear'" in res.stderr
+    run([*bilinear, '--out', str(pl / 'irn_bilinear')], irn_opts[:2])
+    assert 'seed_resize' not in json.load(open(pl / 'irn' / '.fingerprint.json'))
+    assert json.load(open(pl / 'irn_bilinear' / '.fingerprint.json'))['seed_resize'] == 'bilinear'
+    assert output_files(pl / 'irn_bilinear') == [f for f in output_files(pl / 'irn')
+                                                 if f.endswith('.png')]
 
 
 def test_affinitynet_initialisation_is_psa_s():
@@ -318,3 +332,95 @@ def test_padded_random_walk_equals_psa_infer_aff(background):
     rw = torch.nn.Upsample((ph, pw), mode='bilinear')(rw)
     official = np.uint8(rw.argmax(1)[0].numpy())[:h, :w]
     assert ours.shape == (h, w) and (ours == official).mean() > 0.999
+
+
+class _FixedBoundary(torch.nn.Module):
+    """An IRN stand-in: fixed random affinities of every radius-5 pair on the stride-4 grid,
+    weak (x0.1) across the borders of three column bands, and fixed random seed weights (IRN's
+    ``1 - edge``)."""
+    output_stride = 4
+
+    def __init__(self):
+        super().__init__()
+        self.weight = torch.nn.Parameter(torch.zeros(1))
+
+    def data_preprocessor(self, data, training):
+        return dict(inputs=torch.stack(data['inputs']).float() / 255.0)
+
+    def pair_affinities(self, inputs):
+        fh, fw = inputs.shape[2] // 4, inputs.shape[3] // 4
+        pairs = neighbour_pairs(fh, fw, 5)
+        g = torch.Generator().manual_seed(3)
+        values = 0.5 + 0.5 * torch.rand(pairs.shape[1], generator=g)
+        band = (pairs % fw) * 3 // fw
+        values = torch.where(band[0] == band[1], values, 0.1 * values)
+        return pairs, values[None], (fh, fw)
+
+    def seed_weight(self, inputs):
+        g = torch.Generator().manual_seed(5)
+        return torch.rand(1, inputs.shape[2] // 4, inputs.shape[3] // 4, generator=g)
+
+
+def _sipe_make_seg_labels(model, image, is_cam, keys, beta, exp_times):
+    """SIPE ``make_seg_labels.py:46-54`` (``indexing.propagate_to_edge``, radius 5) on a model
+    with fixed affinities: the IS-CAM (background first) resized bilinearly to the IRN grid
+    ``(x - 1) // 4 + 1``, ``** 1.5``, damped by ``1 - edge``, walked, up-sampled x4, cropped,
+    divided by the global maximum, arg-maxed."""
+    h, w = image.shape[:2]
+    feat = ((h - 1) // 4 + 1, (w - 1) // 4 + 1)
+    cams = torch.nn.functional.interpolate(torch.tensor(is_cam).unsqueeze(1), feat,
+                                           mode='bilinear', align_corners=False)[:, 0]
+    cams = np.power(cams, 1.5)
+    grid = torch.zeros(1, 3, feat[0] * 4, feat[1] * 4)
+    pairs, values, _ = model.pair_affinities(grid)
+    x = cams * model.seed_weight(grid)[0]  # x * (1 - edge)
+    aff = dense_affinity(pairs, values[0].double(), feat[0] * feat[1])
+    rw = dense_random_walk(aff, x.reshape(len(keys), -1).double(), beta, exp_times)
+    rw = rw.view(len(keys), 1, *feat).float()
+    rw_up = torch.nn.functional.interpolate(rw, scale_factor=4, mode='bilinear',
+                                            align_corners=False)[..., 0, :h, :w]
+    rw_up = rw_up / torch.max(rw_up)
+    return keys[torch.argmax(rw_up, dim=0).numpy()], cams
+
+
+def test_bilinear_walk_seeds_equal_sipe_make_seg_labels():
+    """``seed_resize='bilinear'`` with ``cam_power=1.5`` (SIPE's command): the seeds are SIPE's
+    bilinear resize then power, and the labels its walk's, for CAMs with their own background
+    map; the default (PSA's average pooling) gives other seeds."""
+    from mmseg_hfpl.pseudo_labels.refine import random_walk_labels, walk_seeds
+    rng = np.random.default_rng(11)
+    h, w = 37, 30  # not multiples of 4: grid 10 x 8
+    image = rng.integers(0, 255, (h, w, 3), dtype=np.uint8)
+    cams = rng.random((3, h, w)).astype(np.float32)
+    for c, cols in enumerate((slice(0, 10), slice(10, 20), slice(20, 30))):
+        cams[c, :, cols] += 1.0  # each map strongest in one band
+    cams /= cams.max(axis=(1, 2), keepdims=True)
+    classes = np.array([0, 2, 5])  # SIPE's IS-CAM: its background map first
+    model = _FixedBoundary()
+    official, official_seeds = _sipe_make_seg_labels(model, image, cams, classes.astype(np.uint8),
+                                                     beta=10, exp_times=8)
+    seeds = walk_seeds(torch.from_numpy(cams), (10, 8), 4, 'bilinear', 1.5)
+    assert seeds.shape == (3, 10, 8)
+    assert torch.allclose(seeds, official_seeds, rtol=1e-6, atol=1e-7)
+    pooled = walk_seeds(torch.from_numpy(cams), (10, 8), 4, 'avg_pool', 1.5)
+    assert (pooled - official_seeds).abs().max() > 0.05
+    ours = random_walk_labels(model, image, cams, classes, beta=10, logt=8, cam_power=1.5,
+                              seed_resize='bilinear')
+    assert ours.shape == (h, w) and len(np.unique(official)) == 3
+    assert (ours == official).mean() > 0.999
+    default = random_walk_labels(model, image, cams, classes, beta=10, logt=8, cam_power=1.5)
+    assert (default != official).mean() > 0.01
+    with pytest.raises(ValueError, match="seed_resize must be one of.*'nearest'"):
+        random_walk_labels(model, image, cams, classes, seed_resize='nearest')
+
+
+def test_avg_pool_walk_seeds_are_the_power_then_the_padded_mean():
+    """The default seeds (PSA): ``maps ** power`` zero-padded to the grid and 4x4 block means,
+    negative values clipped first."""
+    from mmseg_hfpl.pseudo_labels.refine import walk_seeds
+    maps = torch.tensor([[[4.0, 0.0, 1.0], [-1.0, 9.0, 1.0]]])  # (1, 2, 3) -> grid (1, 2)
+    seeds = walk_seeds(maps, (1, 2), 2, 'avg_pool', 0.5)
+    assert torch.allclose(seeds, torch.tensor([[[(2 + 0 + 0 + 3) / 4, (1 + 1) / 4]]]))
+    bilinear = walk_seeds(maps, (1, 1), 2, 'bilinear', 2.0)
+    # one grid cell: the bilinear sample at the image centre (row 0.5, column 1), squared
+    assert torch.allclose(bilinear, torch.tensor([[[((0 + 9) / 2)**2]]]))

@@ -109,3 +109,46 @@ def test_hook_under_two_cpu_processes_writes_each_image_once(synthetic_root, tmp
     assert 'pseudo-labels: wrote 8 + 8 = 16 images on 2 rank(s), each once' in log
     assert len(output_files(work_dir / 'pseudo_labels' / 'cam')) == 16
     assert re.search(r'pseudo-labels cam\s+J [0-9.]+  F [0-9.]+  J&F [0-9.]+', log)
+
+
+def test_hook_reads_threshold_search_and_label_crf_from_the_config(monkeypatch, tmp_path):
+    """The hook builds its generator with the config's ``pseudo_label_cfg`` as the tool does:
+    ``bg_search`` and a ``label_crf`` dict (Spatial-BCE), ``'adaptive'`` from the model's
+    ``test_cfg`` dropping the search, and its own ``bg_threshold`` overriding the search."""
+    from types import SimpleNamespace
+
+    from mmengine.config import Config
+
+    from mmseg_hfpl.engine.hooks import pseudo_label_hook as module
+    captured = []
+
+    class Generator:
+        def __init__(self, model, out_dir, **kwargs):
+            captured.append(kwargs)
+
+        def run(self, *args, **kwargs):
+            return {}
+
+    monkeypatch.setattr(module, 'PseudoLabelGenerator', Generator)
+    monkeypatch.setattr(module, 'dataset_items', lambda ds: [])
+    monkeypatch.setattr(module.DATASETS, 'build',
+                        lambda cfg: SimpleNamespace(metainfo=dict(classes=('bg', 'a'))))
+    crf = dict(gt_prob=0.7, iterations=10, gaussian=(3, 3), bilateral=(40, 5, 10))
+
+    def run(test_cfg, hook_args=None):
+        cfg = Config(dict(model=dict(test_cfg=test_cfg), train_dataloader=dict(dataset={}),
+                          pseudo_label_cfg=dict(bg_search=[0.2, 0.3], label_crf=crf)))
+        model = SimpleNamespace(bg_threshold=0.25, train=lambda: None)
+        runner = SimpleNamespace(model=model, cfg=cfg, work_dir=str(tmp_path),
+                                 logger=SimpleNamespace(info=lambda msg: None))
+        module.PseudoLabelHook(**(hook_args or {})).after_train(runner)
+        return captured[-1]
+
+    fixed = run(dict(threshold='fixed'))
+    assert fixed['threshold'] == 'fixed' and fixed['bg_search'] == [0.2, 0.3]
+    assert fixed['label_crf'] == crf
+    adaptive = run(dict(threshold='adaptive'))
+    assert adaptive['threshold'] == 'adaptive' and adaptive['bg_search'] is None
+    assert run({}, dict(bg_threshold=0.3))['bg_search'] is None
+    own = dict(gt_prob=0.9)
+    assert run({}, dict(label_crf=own))['label_crf'] == own

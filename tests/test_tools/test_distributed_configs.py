@@ -118,6 +118,8 @@ REFINE_STAGE3 = {
     # 96-pixel crops: a 12 x 12 feature grid, enough for pairs of radius 5 away from the border
     'affinity_r38': ('configs/affinity/affinitynet_r38_voc12aug.py', 8,
                      {2: dict(crop_size=96)}, dict(ITERS, **R38, **AFF), 'aff_crf'),
+    'affinity_r38_mctformer': ('configs/affinity/affinitynet_r38_voc12aug-mctformer.py', 8,
+                               {2: dict(crop_size=96)}, dict(ITERS, **R38, **AFF), 'aff_crf'),
     'affinity_r50': ('configs/affinity/affinitynet_r50-d8_voc12aug.py', 8,
                      {2: dict(crop_size=96)},
                      {**ITERS, **R50, **AFF, 'model.in_channels': (128, 256, 512)}, 'aff_crf'),

@@ -1,5 +1,7 @@
 import csv
+import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -18,7 +20,10 @@ def test_runner_tables_plots_resume_and_determinism(synthetic_root, tmp_path):
         f"         x=0.0, xlabel='lambda', cfg_options={data + ['model.decode_head.loss_decode.1.loss_weight=0.0']!r}),\n"
         f"    dict(name='lambda 0.2', config='tests/data/tiny_cam.py', group='lambda sweep',\n"
         f"         x=0.2, xlabel='lambda', cfg_options={data!r}),\n"
-        ']\n')
+        # the same resolved config under another name: shares the runs of 'lambda 0.2'
+        f"    dict(name='default', config='tests/data/tiny_cam.py', cfg_options={data!r}),\n"
+        ']\n'
+        "pseudo_labels = dict(seeds=[0], args=['--scales', '1.0', '--no-flip'])\n")
 
     def run(*args):
         res = subprocess.run([sys.executable, 'tools/run_experiments.py', str(study), *args],
@@ -28,11 +33,24 @@ def test_runner_tables_plots_resume_and_determinism(synthetic_root, tmp_path):
 
     out = tmp_path / 'out'
     first = run('--out', str(out))
+    assert first.count('[run]') == 4 and first.count('[pseudo-labels]') == 2
     table = (out / 'results.md').read_text()
     assert '| lambda 0 |' in table and '| lambda 0.2 |' in table and '±' in table
     rows = list(csv.DictReader(open(out / 'results.csv')))
     runs = [r for r in rows if r['seed'] in ('0', '1')]
-    assert len(runs) == 4
+    assert len(runs) == 6
+    shared = [(r['key'], r['J']) for r in runs if r['experiment'] in ('lambda 0.2', 'default')]
+    assert len(set(shared)) == 2  # one key, the same numbers at both seeds
+    # the seed-0 pseudo-labels: make_pseudo_labels' own metrics.json, row by row
+    pls = list(csv.DictReader(open(out / 'pseudo_labels.csv')))
+    made = json.load(open(out / 'lambda_0' / 'seed0' / 'pseudo_labels' / 'metrics.json'))
+    cam = next(r for r in pls if r['experiment'] == 'lambda 0' and r['variant'] == 'cam')
+    best = next(r for r in pls if r['experiment'] == 'lambda 0'
+                and r['variant'] == 'cam_sweep_best')
+    assert abs(float(cam['J']) - made['cam']['J']) < 1e-4
+    assert abs(float(best['threshold']) - made['cam_sweep_best']['threshold']) < 1e-9
+    assert float(best['J']) >= float(cam['J']) - 1e-4
+    assert '| lambda 0 | 0 | cam_sweep_best |' in (out / 'pseudo_labels.md').read_text()
     mean = next(r for r in rows if r['experiment'] == 'lambda 0' and r['seed'] == 'mean')
     per_seed = [float(r['J']) for r in runs if r['experiment'] == 'lambda 0']
     assert abs(float(mean['J']) - sum(per_seed) / 2) < 1e-3
@@ -40,6 +58,12 @@ def test_runner_tables_plots_resume_and_determinism(synthetic_root, tmp_path):
     # a rerun reuses the finished runs and rebuilds the same table
     assert '[run]' not in run('--out', str(out))
     assert (out / 'results.md').read_text().splitlines()[2:] == table.splitlines()[2:]
+    # on a fresh machine only the results directory survives: nothing is trained again
+    results = tmp_path / 'committed'
+    shutil.copytree(out, results, ignore=shutil.ignore_patterns('lambda*', 'default'))
+    resumed = run('--out', str(tmp_path / 'fresh'), '--results', str(results))
+    assert '[run]' not in resumed and '[pseudo-labels]' not in resumed
+    assert (results / 'results.md').read_text().splitlines()[2:] == table.splitlines()[2:]
     # the same seed from scratch gives the same numbers (CPU determinism)
     again = tmp_path / 'again'
     run('--out', str(again), '--seeds', '0')
@@ -69,3 +93,22 @@ def test_plots_bars_for_plain_experiments_and_lines_for_sweeps(tmp_path):
     os.makedirs(tmp_path / 'sweep_only')
     assert runner.write_plots(rows[2:], str(tmp_path / 'sweep_only')) == [
         str(tmp_path / 'sweep_only' / 'J_F_vs_lambda.png')]
+
+
+def test_partial_table_says_how_many_seeds_each_row_has(tmp_path):
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        'run_experiments', os.path.join(ROOT, 'tools', 'run_experiments.py'))
+    runner = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(runner)
+    exps = [dict(name='a', config='a.py', key='k1'), dict(name='b', config='b.py', key='k2'),
+            dict(name='c', config='c.py', key='k3')]
+    runs = {('k1', 0): {'J': 50., 'F': 30., 'J&F': 40.}, ('k1', 1): {'J': 52., 'F': 34., 'J&F': 43.},
+            ('k2', 0): {'J': 60., 'F': 40., 'J&F': 50.}}
+    rows = runner.summarise(exps, [0, 1, 2], runs)
+    assert [r['exp']['name'] for r in rows] == ['a', 'b']  # c has no finished run
+    table = runner.write_tables(rows, [0, 1, 2], str(tmp_path), 'cmd')
+    assert 'partial' in table.splitlines()[0]
+    assert '| a | 51.00 ± 1.41 | 32.00 ± 2.83 | 41.50 ± 2.12 | 2 |' in table
+    assert '| b | 60.00 ± 0.00 | 40.00 ± 0.00 | 50.00 ± 0.00 | 1 |' in table
+    assert runner.previous_runs(str(tmp_path)) == runs  # the csv is the record of the runs

@@ -25,7 +25,11 @@ class PseudoLabelHook(Hook):
         score_split (str, optional): whose dataset to score (its images are labelled too).
         normalisation (str, optional): ``'max'`` or ``'min_max'`` normalisation of the CAMs.
             ``score_split`` and ``normalisation`` default to the config's ``pseudo_label_cfg``
-            (``score_split``, ``cam_norm``), then to ``split`` and ``'max'``.
+            (``score_split``, ``cam_norm``), then to ``split`` and ``'max'``. The threshold mode
+            and search and the label CRF's kernels come from ``pseudo_label_cfg`` as in
+            ``tools/make_pseudo_labels.py`` (``threshold``, else the model's
+            ``test_cfg.threshold``; ``bg_search``, dropped with ``'adaptive'``; a ``label_crf``
+            dict, used when the hook's ``label_crf`` is not given).
         scales, flip: multi-scale + flip CAM inference.
         bg_threshold (float, optional): background score of the ``cam`` labels (default: the
             model's ``test_cfg.bg_threshold``).
@@ -68,11 +72,18 @@ class PseudoLabelHook(Hook):
         score_items = items if score_split == self.split else dataset_items(
             DATASETS.build(runner.cfg[f'{score_split}_dataloader']['dataset']))
         bg = self.bg_threshold if self.bg_threshold is not None else model.bg_threshold
+        threshold = plcfg.get('threshold') or (runner.cfg.model.get('test_cfg') or {}).get(
+            'threshold', 'fixed')
+        bg_search = None if threshold == 'adaptive' or self.bg_threshold is not None else \
+            plcfg.get('bg_search')
+        kwargs = dict(self.kwargs)
+        if kwargs['label_crf'] is None and isinstance(plcfg.get('label_crf'), dict):
+            kwargs['label_crf'] = dict(plcfg['label_crf'])
         generator = PseudoLabelGenerator(
             model, osp.join(runner.work_dir, self.out_dir),
             num_classes=len(dataset.metainfo['classes']), palette=dataset.metainfo.get('palette'),
             bg_threshold=bg, normalisation=self.normalisation or plcfg.get('cam_norm', 'max'),
-            **self.kwargs)
+            threshold=threshold, bg_search=bg_search, **kwargs)
         metrics = generator.run(items, curve=self.curve, score_items=score_items,
                                 score_set=f'{score_split}_dataloader')
         for line in score_summary(metrics):

@@ -137,9 +137,12 @@ class ResNet38d(BaseModule):
         path = self._pretrained
         if path and '://' not in str(path) and not osp.isfile(path):
             raise FileNotFoundError(
-                f'ResNet-38 ImageNet weights {path!r} not found: convert the MXNet file of Wu '
-                'et al. with tools/convert_resnet38_mxnet.py (README.md, "SEAM + ISL/FSL on VOC '
-                'and COCO", ImageNet weights), or set model.backbone.init_cfg=None')
+                f'ResNet-38 weights {path!r} (model.backbone.init_cfg.checkpoint) not found: the '
+                'ImageNet weights come from the MXNet file of Wu et al. through '
+                'tools/convert_resnet38_mxnet.py (README.md, "SEAM + ISL/FSL on VOC and COCO"); '
+                "MCTformer's AffinityNet starts from psa's res38_cls.pth as downloaded "
+                '(configs/affinity/affinitynet_r38_voc12aug-mctformer.py); or set '
+                'model.backbone.init_cfg=None')
         super().init_weights()
 
     def _freeze_stages(self) -> None:

@@ -61,6 +61,13 @@ def reactivate(protos: Tensor, feature: Tensor) -> Tensor:
     return F.relu(torch.einsum('bcd,bdhw->bchw', p, f))
 
 
+def fuse_flip_pairs(out: Dict[str, Tensor]) -> Dict[str, Tensor]:
+    """Every map of a batch of pairs (image, its horizontal flip) at 2i, 2i + 1 summed over the
+    pair, the flipped one mirrored back: (B/2, ...) as SIPE's ``CAM.forward``
+    (``resnet50_SIPE.py:140-141``) before its seeds."""
+    return {k: v[0::2] + v[1::2].flip(-1) for k, v in out.items()}
+
+
 @MODELS.register_module()
 class SIPEHead(CAMHead):
     """SIPE's head on a ResNet-50 with four outputs (stride 4, 8, 16, 16).
@@ -74,6 +81,11 @@ class SIPEHead(CAMHead):
     - seeds from ``norm_cam`` and the last-stage features (training) or ``hie`` (inference,
       as the official ``CAM`` class), prototypes on ``hie``, IS-CAM;
     - ``loss_gsc``: the general-specific consistency ``mean |norm_cam - IS-CAM / max|``.
+
+    Every convolution keeps PyTorch's default initialisation, as SIPE's ``resnet50_SIPE.py:23-27``
+    (``nn.Conv2d``: kaiming-uniform with ``a = sqrt(5)``, i.e. U(-1/sqrt(fan_in), 1/sqrt(fan_in));
+    the classifier has no bias): ``init_cfg`` defaults to None here, where mmseg's heads draw
+    ``conv_seg`` from Normal(0, 0.01).
 
     Args:
         side_channels: output widths of the four side convolutions (SIPE: 128, 128, 256, 256).
@@ -89,6 +101,7 @@ class SIPEHead(CAMHead):
                  loss_gsc: ConfigType = dict(type='GeneralSpecificConsistencyLoss'),
                  **kwargs) -> None:
         kwargs.setdefault('input_transform', 'multiple_select')
+        kwargs.setdefault('init_cfg', None)  # SIPE: nn.Conv2d's default, not Normal(0, 0.01)
         super().__init__(**kwargs)
         if len(self.in_channels) != 4 or len(side_channels) != 4:
             raise ValueError(f'SIPEHead reads four stages: in_channels {self.in_channels}, '
@@ -157,11 +170,24 @@ class SIPEHead(CAMHead):
         valid = F.interpolate(full, size=size, mode='nearest')
         return valid * torch.cat([torch.ones_like(label[:, :1]), label], dim=1)[..., None, None]
 
-    def predict(self, inputs: List[Tensor], batch_img_metas: List[dict],
-                test_cfg: ConfigType) -> Tensor:
+    def predict(self, inputs: List[Tensor], batch_img_metas: List[dict], test_cfg: ConfigType,
+                flip_pairs: bool = False) -> Tensor:
         """IS-CAM (B, C, h3, w3), background first; the seeds use the image labels given as
-        ``img_label`` in the metas (all classes where absent)."""
+        ``img_label`` in the metas (all classes where absent).
+
+        With ``flip_pairs`` the batch holds pairs (image, its horizontal flip) at 2i, 2i + 1:
+        the CAM logits and the hierarchical features of each pair are summed first
+        (:func:`fuse_flip_pairs`), and one IS-CAM (B/2, C, h3, w3) per pair, in the first image's
+        orientation, is computed from the sums, as SIPE's ``CAM.forward``
+        (``resnet50_SIPE.py:140-151``, the labels of the first image).
+        """
         out = self.forward(inputs)
+        if flip_pairs:
+            if out['cam'].shape[0] % 2:
+                raise ValueError(f'flip_pairs needs pairs (image, flipped image): got a batch of '
+                                 f'{out["cam"].shape[0]}')
+            out = fuse_flip_pairs(out)
+            batch_img_metas = batch_img_metas[0::2]
         labels = []
         for meta in batch_img_metas:
             label = meta.get('img_label')

@@ -122,11 +122,23 @@ class SpatialBCEHead(BaseDecodeHead):
 
     Training (``loss``): iterations ``i % cycle < network_iters`` train the network with the
     quantile threshold, the others only the threshold head (:class:`SpatialBCELoss`); the KL
-    term and the optional hfpl add-on (``loss_isl``/``loss_fsl`` on the temperature-scaled
-    logits) act in every iteration. The iteration is read from MMEngine's message hub
+    term acts in every iteration (official ``train.py:136-140``). The iteration is read from
+    MMEngine's message hub
     (``iter``, set by the runner's ``RuntimeInfoHook`` before each iteration, counted across
     epochs; 0 outside a runner), so epoch- and iteration-based loops both work. ``fg_prior``
     configures :class:`ForegroundPrior`. The log shows ``threshold_phase`` (0 or 1).
+
+    The hfpl add-on (optional ``loss_isl`` / ``loss_fsl``, on the temperature-scaled logits the
+    spatial BCE and KL train) follows eq. 16 (hfpl Sec. 4.2): the classification loss becomes
+    ``(1 - lambda) L_cls + lambda L_isl`` with ``lambda = loss_isl.loss_weight``. Spatial-BCE
+    has no GAP term: its classification loss is the network iterations' spatial BCE (the BCE
+    of every pixel of the labelled classes around the foreground-ratio threshold plus
+    ``-log(1 - p)`` of the absent ones, which replaces the image-level BCE), so ``loss_sbce``
+    is scaled by ``1 - lambda`` and ``loss_isl`` = ``lambda`` ISL is added, in the network
+    iterations. FSL (weight ``loss_fsl.loss_weight``) is added there too. In the threshold
+    iterations the objective stays the official one (threshold loss + KL): the add-on trains
+    the network's CAMs, and these iterations exist to fit the threshold head to fixed scores
+    (the official code detaches them); ``loss_isl`` / ``loss_fsl`` are logged as 0 there.
 
     Distributed training: in the network iterations the threshold head's output enters the
     loss with weight 0, so DDP sees a gradient for every parameter in every iteration (no
@@ -143,7 +155,8 @@ class SpatialBCEHead(BaseDecodeHead):
         init_temperature (float): initial ``log`` temperature. Default: ``log(10)``.
         loss_decode (dict): :class:`SpatialBCELoss`.
         loss_kl (dict): :class:`ForegroundRatioKLLoss`.
-        loss_isl, loss_fsl (dict, optional): the hfpl add-on.
+        loss_isl, loss_fsl (dict, optional): the hfpl add-on (see above; ISL's ``loss_weight``
+            is eq. 16's ``lambda``).
         **kwargs: :class:`BaseDecodeHead` arguments; ``channels`` is the mask layer's width and
             ``num_classes`` counts the background.
     """
@@ -218,13 +231,20 @@ class SpatialBCEHead(BaseDecodeHead):
         self._threshold_unused = not phase
         if not phase:  # unused threshold head: weight 0 for DDP, its update skipped (see above)
             loss_sbce = loss_sbce + 0.0 * out['threshold'].float().mean()
+        losses = {}
+        if self.loss_isl is not None:  # hfpl add-on, eq. 16: (1 - lambda) L_sbce + lambda L_isl
+            if phase:
+                losses[self.loss_isl.loss_name] = logits.new_zeros(())
+            else:
+                loss_sbce = (1.0 - float(self.loss_isl.loss_weight)) * loss_sbce
+                losses[self.loss_isl.loss_name] = self.loss_isl(logits, label)  # lambda * ISL
+        if self.loss_fsl is not None:  # hfpl add-on: eqs. 9-13 on r (eq. 4) of the logits
+            losses[self.loss_fsl.loss_name] = logits.new_zeros(()) if phase else \
+                self.loss_fsl(logits, label, image=images)
         losses = {
             self.loss_decode.loss_name: loss_sbce,
             self.loss_kl.loss_name: self.loss_kl(logits, label, fg_ratio),
+            **losses,
         }
-        if self.loss_isl is not None:  # hfpl add-on: eqs. 14-18 on the spatial-BCE logits
-            losses[self.loss_isl.loss_name] = self.loss_isl(logits, label)
-        if self.loss_fsl is not None:  # hfpl add-on: eqs. 9-13 on r (eq. 4) of those logits
-            losses[self.loss_fsl.loss_name] = self.loss_fsl(logits, label, image=images)
         losses['threshold_phase'] = logits.new_tensor(float(phase))
         return losses
