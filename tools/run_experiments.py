@@ -112,19 +112,25 @@ def pseudo_label_rows(metrics: dict) -> list:
     return rows
 
 
+def run_tool(cmd: list, log: str, threads: int, what: str) -> str:
+    """Run ``cmd`` with ``threads`` OpenMP / MKL threads, keep its output in ``log``."""
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
+    res = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=env)
+    with open(log, 'w') as f:
+        f.write(res.stdout + res.stderr)
+    if res.returncode != 0:
+        raise RuntimeError(f'{what} failed; see {log}')
+    return res.stdout + res.stderr
+
+
 def train(exp: dict, seed: int, work: str, threads: int) -> dict:
     os.makedirs(work, exist_ok=True)
     cmd = [sys.executable, osp.join(ROOT, 'tools', 'train.py'), osp.join(ROOT, exp['config']),
            '--work-dir', work, '--cfg-options', f'randomness.seed={seed}',
            *exp.get('cfg_options', [])]
-    env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
     print(f'[run] {exp["name"]} seed {seed} -> {work}', flush=True)
-    res = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=env)
-    with open(osp.join(work, 'run.log'), 'w') as f:
-        f.write(res.stdout + res.stderr)
-    if res.returncode != 0:
-        raise RuntimeError(f'{exp["name"]} seed {seed} failed; see {work}/run.log')
-    metrics = final_metrics(res.stdout + res.stderr)
+    metrics = final_metrics(run_tool(cmd, osp.join(work, 'run.log'), threads,
+                                     f'{exp["name"]} seed {seed}'))
     result = osp.join(work, 'metrics.json')
     with open(result + '.tmp', 'w') as f:
         json.dump(metrics, f)
@@ -135,18 +141,13 @@ def train(exp: dict, seed: int, work: str, threads: int) -> dict:
 
 
 def make_pseudo_labels(exp: dict, seed: int, work: str, args: list, threads: int) -> list:
-    ckpt = last_checkpoint(work)
     out = osp.join(work, 'pseudo_labels')
     cmd = [sys.executable, osp.join(ROOT, 'tools', 'make_pseudo_labels.py'),
-           osp.join(work, osp.basename(exp['config'])), ckpt, '--out', out, '--overwrite', *args]
-    env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
+           osp.join(work, osp.basename(exp['config'])), last_checkpoint(work), '--out', out,
+           '--overwrite', *args]
     print(f'[pseudo-labels] {exp["name"]} seed {seed} -> {out}', flush=True)
-    res = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=env)
-    with open(osp.join(work, 'pseudo_labels.log'), 'w') as f:
-        f.write(res.stdout + res.stderr)
-    if res.returncode != 0:
-        raise RuntimeError(f'pseudo-labels of {exp["name"]} seed {seed} failed; see '
-                           f'{work}/pseudo_labels.log')
+    run_tool(cmd, osp.join(work, 'pseudo_labels.log'), threads,
+             f'pseudo-labels of {exp["name"]} seed {seed}')
     with open(osp.join(out, 'metrics.json')) as f:
         return pseudo_label_rows(json.load(f))
 

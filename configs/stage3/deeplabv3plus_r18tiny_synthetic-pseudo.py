@@ -7,7 +7,8 @@
 # directory; default: work_dirs/demo_synthetic/pseudo_labels/crf_a1).
 _base_ = [
     'mmseg::_base_/models/deeplabv3plus_r50-d8.py', '../_base_/datasets/synthetic_voc_pseudo.py',
-    '../_base_/default_runtime.py', '../_base_/schedules/schedule_demo_cpu.py'
+    '../_base_/default_runtime.py', '../_base_/schedules/schedule_demo_cpu.py',
+    '../_base_/test_time/seam_final_test.py'
 ]
 norm_cfg = dict(type='BN', requires_grad=True)
 model = dict(
@@ -27,21 +28,3 @@ custom_hooks = []
 # of SEAM's DeepLab stage (test_crf=True), e.g.
 #   .venv/bin/python tools/test.py THIS work_dirs/seg/iter_1500.pth --tta \
 #       --cfg-options test_crf=True
-img_ratios = [0.5, 0.75, 1.0, 1.25, 1.5, 1.75]
-tta_model = dict(type='MeanSegTTAModel', merge='logits')
-tta_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='TestTimeAug', transforms=[
-        [dict(type='Resize', scale_factor=r, keep_ratio=True, interpolation='bicubic')
-         for r in img_ratios],
-        [dict(type='RandomFlip', prob=0., direction='horizontal'),
-         dict(type='RandomFlip', prob=1., direction='horizontal')],
-        [dict(type='LoadAnnotations')], [dict(type='PackWSSSInputs')]
-    ])
-]
-test_crf = False
-crf_model = dict(
-    type='DenseCRFPostProcessor',
-    crf=dict(iterations=1, gaussian=(3, 3), bilateral=(32, 13, 10)),
-    image_backend='cv2',
-    workers=0)

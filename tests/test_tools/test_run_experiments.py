@@ -103,7 +103,8 @@ def test_partial_table_says_how_many_seeds_each_row_has(tmp_path):
     spec.loader.exec_module(runner)
     exps = [dict(name='a', config='a.py', key='k1'), dict(name='b', config='b.py', key='k2'),
             dict(name='c', config='c.py', key='k3')]
-    runs = {('k1', 0): {'J': 50., 'F': 30., 'J&F': 40.}, ('k1', 1): {'J': 52., 'F': 34., 'J&F': 43.},
+    runs = {('k1', 0): {'J': 50., 'F': 30., 'J&F': 40.},
+            ('k1', 1): {'J': 52., 'F': 34., 'J&F': 43.},
             ('k2', 0): {'J': 60., 'F': 40., 'J&F': 50.}}
     rows = runner.summarise(exps, [0, 1, 2], runs)
     assert [r['exp']['name'] for r in rows] == ['a', 'b']  # c has no finished run
