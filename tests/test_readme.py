@@ -14,6 +14,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 from PIL import Image
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -82,3 +83,23 @@ def test_readme_pipeline_block_runs_as_written(tmp_path):
         line = [ln for ln in log.splitlines() if 'J&F:' in ln][-1]
         assert set(dict(re.findall(r'\b(J|F|J&F): ([0-9.]+)', line))) == {'J', 'F', 'J&F'}
     assert 'test-time dense CRF on the predictions' in logs[-1]
+
+
+def test_readme_results_are_the_committed_runner_outputs(tmp_path):
+    """Every ``<!-- results: PATH -->`` block of README.md is, character for character, the
+    committed file the runner wrote (``tools/paste_results.py`` pastes them)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location('paste', osp.join(ROOT, 'tools',
+                                                                    'paste_results.py'))
+    paste = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(paste)
+    blocks = paste.result_blocks(open(osp.join(ROOT, 'README.md')).read())
+    assert len(blocks) >= 2
+    for path, body in blocks:
+        assert body == open(osp.join(ROOT, path)).read(), path
+    # the tool replaces a stale block and refuses a missing file
+    (tmp_path / 'r.md').write_text('| a | 1 |\n')
+    text = 'x\n<!-- results: r.md -->\n| a | 0 |\n<!-- end results -->\ny\n'
+    assert paste.paste(text, str(tmp_path)) == text.replace('| a | 0 |', '| a | 1 |')
+    with pytest.raises(FileNotFoundError, match='missing.md'):
+        paste.paste(text.replace('r.md', 'missing.md'), str(tmp_path))
