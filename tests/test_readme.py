@@ -94,7 +94,7 @@ def test_readme_results_are_the_committed_runner_outputs(tmp_path):
     paste = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(paste)
     blocks = paste.result_blocks(open(osp.join(ROOT, 'README.md')).read())
-    assert len(blocks) >= 2
+    assert blocks
     for path, body in blocks:
         assert body == open(osp.join(ROOT, path)).read(), path
     # the tool replaces a stale block and refuses a missing file

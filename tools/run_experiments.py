@@ -19,11 +19,12 @@ is committed continues on a fresh machine where it stopped; two experiments that
 same config (a sweep point equal to another study row) share their runs; ``reuse_results =
 ['docs/results/<other study>']`` in a study also takes the runs recorded by other studies.
 
-``pseudo_labels = dict(seeds=[0], args=[...])`` in the study also runs
-``tools/make_pseudo_labels.py`` (with ``args``) on the final checkpoint of those seeds and keeps
-its ``metrics.json`` entries (the fixed-threshold J / F, the sweep-best J and its threshold, F at
-0.25, the CRF variants) in ``pseudo_labels.csv`` / ``pseudo_labels.md``; a run whose pseudo-labels
-are missing there and whose checkpoint is gone is trained again for them.
+``pseudo_labels = [dict(name=..., seeds=[0], args=[...]), ...]`` in the study also runs
+``tools/make_pseudo_labels.py`` (with ``args``) on the final checkpoint of those seeds, once per
+protocol, and keeps its ``metrics.json`` entries (the fixed-threshold J / F, the sweep-best J and
+its threshold, F at 0.25, the CRF variants) in ``pseudo_labels.csv`` (every run) and
+``pseudo_labels.md`` (mean +- std over the seeds of each experiment, protocol and entry); a run
+whose pseudo-labels are missing there and whose checkpoint is gone is trained again for them.
 """
 import argparse
 import csv
@@ -83,11 +84,24 @@ def previous_runs(results: str) -> dict:
 
 
 def previous_pseudo_labels(results: str) -> dict:
-    """``{(key, seed): [rows]}`` of ``pseudo_labels.csv``."""
+    """``{(key, seed, protocol): [rows]}`` of ``pseudo_labels.csv``."""
     out = {}
     for row in read_csv(osp.join(results, 'pseudo_labels.csv')):
-        out.setdefault((row['key'], int(row['seed'])), []).append(row)
+        out.setdefault((row['key'], int(row['seed']), row['protocol']), []).append(row)
     return out
+
+
+def pseudo_label_protocols(study) -> list:
+    """The study's ``pseudo_labels``: a list of ``dict(name, seeds, args)`` (one dict alone is
+    the protocol ``'pseudo-labels'``)."""
+    cfg = study.get('pseudo_labels') or []
+    cfg = [cfg] if isinstance(cfg, dict) else list(cfg)
+    protocols = [dict(name=p.get('name', 'pseudo-labels'), seeds=set(p.get('seeds', [])),
+                      args=list(p.get('args', []))) for p in cfg]
+    names = [p['name'] for p in protocols]
+    if len(set(names)) != len(names):
+        raise ValueError(f'pseudo_labels: protocol names must differ, got {names}')
+    return protocols
 
 
 def last_checkpoint(work: str):
@@ -140,14 +154,14 @@ def train(exp: dict, seed: int, work: str, threads: int) -> dict:
     return metrics
 
 
-def make_pseudo_labels(exp: dict, seed: int, work: str, args: list, threads: int) -> list:
-    out = osp.join(work, 'pseudo_labels')
+def make_pseudo_labels(exp: dict, seed: int, work: str, protocol: dict, threads: int) -> list:
+    out = osp.join(work, 'pseudo_labels', slug(protocol['name']))
     cmd = [sys.executable, osp.join(ROOT, 'tools', 'make_pseudo_labels.py'),
            osp.join(work, osp.basename(exp['config'])), last_checkpoint(work), '--out', out,
-           '--overwrite', *args]
-    print(f'[pseudo-labels] {exp["name"]} seed {seed} -> {out}', flush=True)
-    run_tool(cmd, osp.join(work, 'pseudo_labels.log'), threads,
-             f'pseudo-labels of {exp["name"]} seed {seed}')
+           '--overwrite', *protocol['args']]
+    print(f'[pseudo-labels] {exp["name"]} seed {seed} ({protocol["name"]}) -> {out}', flush=True)
+    run_tool(cmd, osp.join(out + '.log'), threads,
+             f'pseudo-labels of {exp["name"]} seed {seed} ({protocol["name"]})')
     with open(osp.join(out, 'metrics.json')) as f:
         return pseudo_label_rows(json.load(f))
 
@@ -193,28 +207,42 @@ def write_tables(rows, seeds, out: str, command: str) -> str:
     return table
 
 
-def write_pseudo_label_tables(experiments, pls: dict, out: str, command: str) -> None:
-    fields = ['experiment', 'key', 'seed', 'variant', 'threshold', *METRICS, 'how']
-    lines, records = [], []
+def write_pseudo_label_tables(experiments, seeds, pls: dict, out: str, command: str) -> None:
+    """``pseudo_labels.csv`` (every run) and ``pseudo_labels.md``: per protocol, experiment and
+    ``metrics.json`` entry, J / F / J&F (and the threshold) as mean +- std over the seeds."""
+    fields = ['experiment', 'key', 'seed', 'protocol', 'variant', 'threshold', *METRICS, 'how']
+    records = []
     for exp in experiments:
-        for (key, seed), rows in sorted(pls.items()):
-            if key != exp['key']:
-                continue
-            for row in rows:
-                records.append(dict(row, experiment=exp['name'], key=key, seed=seed))
+        for (key, seed, protocol), rows in sorted(pls.items()):
+            if key == exp['key'] and seed in seeds:
+                records += [dict(row, experiment=exp['name'], key=key, seed=seed,
+                                 protocol=protocol) for row in rows]
     if not records:
         return
     with open(osp.join(out, 'pseudo_labels.csv'), 'w', newline='') as f:
         writer = csv.DictWriter(f, fieldnames=fields, extrasaction='ignore')
         writer.writeheader()
         writer.writerows(records)
-    lines = [f'`make_pseudo_labels.py` on the final checkpoints (`{command}`)', '',
-             '| experiment | seed | variant | threshold | J | F | J&F |',
-             '| --- | --- | --- | --- | --- | --- | --- |']
+
+    def stat(values):
+        values = [float(v) for v in values if v not in ('', None)]
+        if not values:
+            return ''
+        std = np.std(values, ddof=1) if len(values) > 1 else 0.0
+        return f'{np.mean(values):.2f} ± {std:.2f}'
+
+    lines = [f'`make_pseudo_labels.py` on the final checkpoints, mean ± std over the seeds '
+             f'(`{command}`)', '',
+             '| protocol | experiment | entry | seeds | threshold | J | F | J&F |',
+             '| --- | --- | --- | --- | --- | --- | --- | --- |']
+    groups = {}
     for r in records:
-        th = f'{float(r["threshold"]):.2f}' if r['threshold'] not in ('', None) else ''
-        cells = [f'{float(r[k]):.2f}' if r[k] else '' for k in METRICS]
-        lines.append(f'| {r["experiment"]} | {r["seed"]} | {r["variant"]} | {th} | ' +
+        groups.setdefault((r['protocol'], r['experiment'], r['variant']), []).append(r)
+    order = {e['name']: i for i, e in enumerate(experiments)}
+    for (protocol, name, variant), rows in sorted(
+            groups.items(), key=lambda g: (g[0][0], order[g[0][1]])):
+        cells = [stat(r.get(k) for r in rows) for k in ('threshold', *METRICS)]
+        lines.append(f'| {protocol} | {name} | {variant} | {len(rows)} | ' +
                      ' | '.join(cells) + ' |')
     with open(osp.join(out, 'pseudo_labels.md'), 'w') as f:
         f.write('\n'.join(lines) + '\n')
@@ -293,8 +321,7 @@ def main():
     os.makedirs(results, exist_ok=True)
     for exp in experiments:
         exp['key'] = run_key(exp)
-    pl_cfg = study.get('pseudo_labels') or {}
-    pl_seeds, pl_args = set(pl_cfg.get('seeds', [])), list(pl_cfg.get('args', []))
+    protocols = pseudo_label_protocols(study)
     runs, pls = previous_runs(results), previous_pseudo_labels(results)
     for other in study.get('reuse_results', []):
         runs = {**previous_runs(osp.join(ROOT, other)), **runs}
@@ -305,18 +332,18 @@ def main():
     def record():
         rows = summarise(experiments, seeds, runs)
         table = write_tables(rows, seeds, results, command)
-        write_pseudo_label_tables(experiments, pls, results, command)
+        write_pseudo_label_tables(experiments, seeds, pls, results, command)
         return rows, table
 
     def job(exp, seed):
         key = (exp['key'], seed)
         work = osp.join(out, slug(exp['name']), f'seed{seed}')
         result = osp.join(work, 'metrics.json')
-        need_pl = seed in pl_seeds and key not in pls
+        todo = [p for p in protocols if seed in p['seeds'] and (*key, p['name']) not in pls]
         if key not in runs and osp.isfile(result):
             with open(result) as f:
                 runs[key] = json.load(f)
-        if key not in runs or (need_pl and last_checkpoint(work) is None):
+        if key not in runs or (todo and last_checkpoint(work) is None):
             metrics = train(exp, seed, work, threads)
             with lock:
                 if key in runs and runs[key] != metrics:
@@ -324,10 +351,10 @@ def main():
                           f', the record {runs[key]}', flush=True)
                 runs[key] = metrics
                 record()
-        if need_pl:
-            rows = make_pseudo_labels(exp, seed, work, pl_args, threads)
+        for protocol in todo:
+            rows = make_pseudo_labels(exp, seed, work, protocol, threads)
             with lock:
-                pls[key] = rows
+                pls[(*key, protocol['name'])] = rows
                 record()
 
     # seed-major order: a partly finished study already has every experiment at the first

@@ -27,3 +27,7 @@ experiments = [
                       f'model.decode_head.loss_isl.num_samples={n}'])
     for n in (1, 5, 10, 50)
 ]
+# the fixed- and sweep-best-threshold scores of every run (as seam_msrc.py's 'single scale')
+pseudo_labels = [
+    dict(name='single scale', seeds=[0, 1], args=['--scales', '1.0', '--no-flip', '--crf']),
+]

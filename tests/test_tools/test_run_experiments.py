@@ -5,6 +5,8 @@ import shutil
 import subprocess
 import sys
 
+import pytest
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
@@ -23,7 +25,8 @@ def test_runner_tables_plots_resume_and_determinism(synthetic_root, tmp_path):
         # the same resolved config under another name: shares the runs of 'lambda 0.2'
         f"    dict(name='default', config='tests/data/tiny_cam.py', cfg_options={data!r}),\n"
         ']\n'
-        "pseudo_labels = dict(seeds=[0], args=['--scales', '1.0', '--no-flip'])\n")
+        "pseudo_labels = [dict(name='single scale', seeds=[0], args=['--scales', '1.0', "
+        "'--no-flip'])]\n")
 
     def run(*args):
         res = subprocess.run([sys.executable, 'tools/run_experiments.py', str(study), *args],
@@ -43,14 +46,17 @@ def test_runner_tables_plots_resume_and_determinism(synthetic_root, tmp_path):
     assert len(set(shared)) == 2  # one key, the same numbers at both seeds
     # the seed-0 pseudo-labels: make_pseudo_labels' own metrics.json, row by row
     pls = list(csv.DictReader(open(out / 'pseudo_labels.csv')))
-    made = json.load(open(out / 'lambda_0' / 'seed0' / 'pseudo_labels' / 'metrics.json'))
+    made = json.load(open(out / 'lambda_0' / 'seed0' / 'pseudo_labels' / 'single_scale' /
+                          'metrics.json'))
     cam = next(r for r in pls if r['experiment'] == 'lambda 0' and r['variant'] == 'cam')
     best = next(r for r in pls if r['experiment'] == 'lambda 0'
                 and r['variant'] == 'cam_sweep_best')
     assert abs(float(cam['J']) - made['cam']['J']) < 1e-4
     assert abs(float(best['threshold']) - made['cam_sweep_best']['threshold']) < 1e-9
     assert float(best['J']) >= float(cam['J']) - 1e-4
-    assert '| lambda 0 | 0 | cam_sweep_best |' in (out / 'pseudo_labels.md').read_text()
+    assert {r['protocol'] for r in pls} == {'single scale'}
+    assert f'| single scale | lambda 0 | cam | 1 | {made["cam"]["threshold"]:.2f} ± 0.00 | ' \
+        f'{made["cam"]["J"]:.2f} ± 0.00 |' in (out / 'pseudo_labels.md').read_text()
     mean = next(r for r in rows if r['experiment'] == 'lambda 0' and r['seed'] == 'mean')
     per_seed = [float(r['J']) for r in runs if r['experiment'] == 'lambda 0']
     assert abs(float(mean['J']) - sum(per_seed) / 2) < 1e-3
@@ -113,3 +119,22 @@ def test_partial_table_says_how_many_seeds_each_row_has(tmp_path):
     assert '| a | 51.00 ± 1.41 | 32.00 ± 2.83 | 41.50 ± 2.12 | 2 |' in table
     assert '| b | 60.00 ± 0.00 | 40.00 ± 0.00 | 50.00 ± 0.00 | 1 |' in table
     assert runner.previous_runs(str(tmp_path)) == runs  # the csv is the record of the runs
+
+
+def test_pseudo_label_summary_is_the_mean_and_std_over_seeds(tmp_path):
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        'run_experiments', os.path.join(ROOT, 'tools', 'run_experiments.py'))
+    runner = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(runner)
+    exps = [dict(name='a', config='a.py', key='k1')]
+    pls = {('k1', s, 'ms'): [dict(variant='cam_sweep_best', threshold=t, J=j, F=f, how='')]
+           for s, t, j, f in ((0, '0.30', '50.0', '20.0'), (1, '0.40', '54.0', '', ))}
+    pls[('k1', 2, 'ms')] = [dict(variant='cam_sweep_best', threshold='0.9', J='0', F='0')]
+    runner.write_pseudo_label_tables(exps, [0, 1], pls, str(tmp_path), 'cmd')  # seed 2: not in
+    md = (tmp_path / 'pseudo_labels.md').read_text()
+    assert '| ms | a | cam_sweep_best | 2 | 0.35 ± 0.07 | 52.00 ± 2.83 | 20.00 ± 0.00 |' in md
+    assert runner.previous_pseudo_labels(str(tmp_path)).keys() == {('k1', 0, 'ms'),
+                                                                    ('k1', 1, 'ms')}
+    with pytest.raises(ValueError, match='differ'):
+        runner.pseudo_label_protocols(dict(pseudo_labels=[dict(name='x'), dict(name='x')]))
