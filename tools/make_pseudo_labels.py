@@ -40,6 +40,7 @@ from mmseg_hfpl.engine import (destroy_process_group, init_cpu_process_group,
                                load_checkpoint_checked)
 from mmseg_hfpl.pseudo_labels import PseudoLabelGenerator, dataset_items
 from mmseg_hfpl.pseudo_labels.scoring import score_summary
+from mmseg_hfpl.pseudo_labels.config import label_crf_settings, threshold_settings
 
 
 def parse_args():
@@ -128,35 +129,18 @@ def apply_config_defaults(args, cfg) -> None:
             setattr(args, dest, value)
 
 
-# the label CRF of ``--label-crf`` without settings in the config (IRN's kernels)
-LABEL_CRF_DEFAULT = dict(gt_prob=0.7)
-
-
 def label_crf_options(args, cfg):
-    """The options of the label CRF (None: off). ``pseudo_label_cfg.label_crf`` may be a bool or
-    a dict of ``crf_label_refine`` options (Spatial-BCE's kernels): a dict turns the label CRF
-    on with those settings over :data:`LABEL_CRF_DEFAULT`, and ``--label-crf`` uses them too;
-    ``True`` or ``--label-crf`` alone use the defaults."""
-    value = (cfg.get('pseudo_label_cfg') or {}).get('label_crf')
-    if value is not None and not isinstance(value, (bool, dict)):
-        raise TypeError(f'{args.config}: pseudo_label_cfg.label_crf must be a bool or a dict of '
-                        f'crf_label_refine options, got {value!r}')
-    if not args.label_crf:
-        return None
-    return dict(LABEL_CRF_DEFAULT, **(dict(value) if isinstance(value, dict) else {}))
+    """The label CRF of ``--label-crf`` / ``pseudo_label_cfg.label_crf`` (a dict: its kernels,
+    and on): :func:`~mmseg_hfpl.pseudo_labels.config.label_crf_settings`."""
+    return label_crf_settings((cfg.get('pseudo_label_cfg') or {}).get('label_crf'),
+                              bool(args.label_crf), args.config)
 
 
 def background_options(args, cfg, cli: set):
-    """(threshold mode, bg_search candidates or None). The mode defaults to the model's
-    ``test_cfg.threshold`` (Spatial-BCE), else ``'fixed'``. A ``bg_search`` from the config
-    (Spatial-BCE's fixed-threshold recipe) gives way to ``'adaptive'`` and to a
-    ``--bg-threshold`` of the command line (``cli``: the options given there); one given on
-    the command line with ``'adaptive'`` is refused by the generator."""
-    mode = args.threshold or (cfg.model.get('test_cfg') or {}).get('threshold', 'fixed')
-    search = args.bg_search
-    if 'bg_search' not in cli and (mode == 'adaptive' or 'bg_threshold' in cli):
-        search = None
-    return mode, (list(search) if search else None)
+    """(threshold mode, bg_search or None): :func:`~mmseg_hfpl.pseudo_labels.config.
+    threshold_settings`, ``cli`` naming the options given on the command line."""
+    return threshold_settings(cfg, args.threshold, args.bg_search, 'bg_search' in cli,
+                              'bg_threshold' in cli)
 
 
 def main():

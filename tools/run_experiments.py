@@ -160,7 +160,7 @@ def make_pseudo_labels(exp: dict, seed: int, work: str, protocol: dict, threads:
            osp.join(work, osp.basename(exp['config'])), last_checkpoint(work), '--out', out,
            '--overwrite', *protocol['args']]
     print(f'[pseudo-labels] {exp["name"]} seed {seed} ({protocol["name"]}) -> {out}', flush=True)
-    run_tool(cmd, osp.join(out + '.log'), threads,
+    run_tool(cmd, out + '.log', threads,
              f'pseudo-labels of {exp["name"]} seed {seed} ({protocol["name"]})')
     with open(osp.join(out, 'metrics.json')) as f:
         return pseudo_label_rows(json.load(f))

@@ -1,5 +1,6 @@
-"""Where a training config finds its pseudo-labels: ``pseudo_label_dir``, a path that means what it
-means in a shell."""
+"""Where a training config finds its pseudo-labels (``pseudo_label_dir``, a path that means what it
+means in a shell), and how ``pseudo_label_cfg`` sets the label CRF and the threshold mode for
+``tools/make_pseudo_labels.py`` and ``PseudoLabelHook`` alike."""
 import copy
 import os.path as osp
 from typing import Optional
@@ -49,3 +50,33 @@ def without_masks(dataset_cfg):
         prefix.pop('seg_map_path', None)
         dataset['data_prefix'] = prefix
     return dataset_cfg
+
+
+#: the label CRF without settings in the config (IRN's kernels)
+LABEL_CRF_DEFAULT = dict(gt_prob=0.7)
+
+
+def label_crf_settings(value, requested: bool, source: str) -> Optional[dict]:
+    """The label CRF's options (None: off). ``value`` is ``pseudo_label_cfg.label_crf``: a bool
+    or a dict of ``crf_label_refine`` options (Spatial-BCE's kernels) laid over
+    :data:`LABEL_CRF_DEFAULT`; ``requested`` turns the CRF on; ``source`` names the config in
+    the error for any other type."""
+    if value is not None and not isinstance(value, (bool, dict)):
+        raise TypeError(f'{source}: pseudo_label_cfg.label_crf must be a bool or a dict of '
+                        f'crf_label_refine options, got {value!r}')
+    if not requested:
+        return None
+    return dict(LABEL_CRF_DEFAULT, **(dict(value) if isinstance(value, dict) else {}))
+
+
+def threshold_settings(cfg, threshold: Optional[str] = None, bg_search=None,
+                       search_given: bool = False, bg_threshold_given: bool = False) -> tuple:
+    """(threshold mode, bg_search candidates or None). The mode defaults to the model's
+    ``test_cfg.threshold`` (Spatial-BCE), else ``'fixed'``. A search that was not asked for
+    explicitly (``search_given``; e.g. the config's, Spatial-BCE's fixed-threshold recipe) gives
+    way to ``'adaptive'`` and to an explicit background threshold; an explicit one with
+    ``'adaptive'`` is refused by the generator."""
+    mode = threshold or (cfg.model.get('test_cfg') or {}).get('threshold', 'fixed')
+    if not search_given and (mode == 'adaptive' or bg_threshold_given):
+        bg_search = None
+    return mode, (list(bg_search) if bg_search else None)

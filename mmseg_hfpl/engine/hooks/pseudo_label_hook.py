@@ -7,6 +7,7 @@ from mmengine.runner import Runner
 from mmseg.registry import DATASETS, HOOKS
 
 from ...pseudo_labels import PseudoLabelGenerator, dataset_items
+from ...pseudo_labels.config import label_crf_settings, threshold_settings
 from ...pseudo_labels.scoring import score_summary
 
 
@@ -72,13 +73,13 @@ class PseudoLabelHook(Hook):
         score_items = items if score_split == self.split else dataset_items(
             DATASETS.build(runner.cfg[f'{score_split}_dataloader']['dataset']))
         bg = self.bg_threshold if self.bg_threshold is not None else model.bg_threshold
-        threshold = plcfg.get('threshold') or (runner.cfg.model.get('test_cfg') or {}).get(
-            'threshold', 'fixed')
-        bg_search = None if threshold == 'adaptive' or self.bg_threshold is not None else \
-            plcfg.get('bg_search')
+        threshold, bg_search = threshold_settings(
+            runner.cfg, plcfg.get('threshold'), plcfg.get('bg_search'),
+            bg_threshold_given=self.bg_threshold is not None)
         kwargs = dict(self.kwargs)
-        if kwargs['label_crf'] is None and isinstance(plcfg.get('label_crf'), dict):
-            kwargs['label_crf'] = dict(plcfg['label_crf'])
+        if kwargs['label_crf'] is None:  # the config's kernels, when it gives a dict
+            value = plcfg.get('label_crf')
+            kwargs['label_crf'] = label_crf_settings(value, isinstance(value, dict), 'the config')
         generator = PseudoLabelGenerator(
             model, osp.join(runner.work_dir, self.out_dir),
             num_classes=len(dataset.metainfo['classes']), palette=dataset.metainfo.get('palette'),
