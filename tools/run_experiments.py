@@ -25,6 +25,11 @@ protocol, and keeps its ``metrics.json`` entries (the fixed-threshold J / F, the
 its threshold, F at 0.25, the CRF variants) in ``pseudo_labels.csv`` (every run) and
 ``pseudo_labels.md`` (mean +- std over the seeds of each experiment, protocol and entry); a run
 whose pseudo-labels are missing there and whose checkpoint is gone is trained again for them.
+
+``--rekey`` first gives the recorded runs the keys of the current configs, matched by experiment
+name, for a change in how the configs are written that trains exactly the same (for example
+the ``add_on`` interface, whose losses ``tests/test_models/test_add_on_parity.py`` shows equal):
+otherwise such a change would retrain every run.
 """
 import argparse
 import csv
@@ -89,6 +94,34 @@ def previous_pseudo_labels(results: str) -> dict:
     for row in read_csv(osp.join(results, 'pseudo_labels.csv')):
         out.setdefault((row['key'], int(row['seed']), row['protocol']), []).append(row)
     return out
+
+
+def rekey(results: str, experiments: list) -> dict:
+    """Give the runs recorded in ``results`` the current keys of the study's experiments, matched
+    by experiment name (``--rekey``): for a change of the configs' text that provably trains
+    the same (a refactor of how a config is written); every other change must retrain.
+    Returns ``{old key: new key}`` of the keys that changed."""
+    current = {exp['name']: exp['key'] for exp in experiments}
+    mapping = {}
+    for row in read_csv(osp.join(results, 'results.csv')):
+        new = current.get(row['experiment'])
+        if new is not None and row.get('key') and row['key'] != new:
+            if mapping.get(row['key'], new) != new:
+                raise ValueError(f"--rekey: key {row['key']} of {results}/results.csv maps to "
+                                 f"both {mapping[row['key']]} and {new}")
+            mapping[row['key']] = new
+    for name in ('results.csv', 'pseudo_labels.csv'):
+        path = osp.join(results, name)
+        rows = read_csv(path)
+        if not rows or not mapping:
+            continue
+        for row in rows:
+            row['key'] = mapping.get(row['key'], row['key'])
+        with open(path, 'w', newline='') as f:
+            writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+    return mapping
 
 
 def pseudo_label_protocols(study) -> list:
@@ -310,6 +343,10 @@ def main():
     parser.add_argument('--out', help='work directories (default: work_dirs/studies/<study>)')
     parser.add_argument('--results', help='tables, plots and the record of finished runs '
                         "(default: the study's results_dir, else --out)")
+    parser.add_argument('--rekey', action='store_true',
+                        help='re-identify the recorded runs of this study by experiment name '
+                        'with the current config keys, then continue (only after a change of '
+                        'how the configs are written that trains exactly the same)')
     args = parser.parse_args()
     study = Config.fromfile(args.study)
     seeds = args.seeds if args.seeds is not None else list(study.get('seeds', [0, 1, 2]))
@@ -322,6 +359,9 @@ def main():
     for exp in experiments:
         exp['key'] = run_key(exp)
     protocols = pseudo_label_protocols(study)
+    if args.rekey:
+        for old, new in rekey(results, experiments).items():
+            print(f'[rekey] {old} -> {new}', flush=True)
     runs, pls = previous_runs(results), previous_pseudo_labels(results)
     for other in study.get('reuse_results', []):
         runs = {**previous_runs(osp.join(ROOT, other)), **runs}

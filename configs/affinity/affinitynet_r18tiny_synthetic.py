@@ -45,12 +45,13 @@ custom_hooks = []
 pseudo_label_dir = 'work_dirs/demo_synthetic/pseudo_labels/aff_crf'
 # tools/refine_pseudo_labels.py scores the refined labels on the real masks of test_dataloader
 pseudo_label_cfg = dict(score_split='test')
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='AffinityLabelsFromCRF', crop_size=112, pool=8),
+    dict(type='PackSegInputs'),
+]
 train_dataloader = dict(
     dataset=dict(
         data_prefix=dict(img_path='JPEGImages', seg_map_path=pseudo_label_dir),
         seg_map_suffix='.npz',
-        pipeline=[
-            dict(type='LoadImageFromFile'),
-            dict(type='AffinityLabelsFromCRF', crop_size=112, pool=8),
-            dict(type='PackSegInputs'),
-        ]))
+        pipeline=train_pipeline))

@@ -1,7 +1,6 @@
 # The COCO add-on run of Table 2 trained twice as long (16 epochs; poly schedule over 16).
-_base_ = './seam_coco.py'
-param_scheduler = [
-    dict(type='PolyLR', power=0.9, eta_min=0.0, begin=0, end=16, by_epoch=True,
-         convert_to_iter_based=True)
-]
-train_cfg = dict(max_epochs=16, val_interval=16)
+_base_ = '../seam/seam_r38_coco_16ep.py'
+model = dict(decode_head=dict(add_on=dict(
+    isl=dict(lam=0.2, num_samples=10, posterior='binomial'),
+    fsl=dict(weight=0.2, mu=2.5, sigma=5.0, gating='max_norm', subtract_min=True))))
+pseudo_label_cfg = dict(crf_alphas=(1, 24))

@@ -5,10 +5,7 @@
 # AffinityNet labels.
 #   python tools/train.py configs/hfpl/seam_voc.py
 _base_ = '../seam/seam_r38_voc.py'
-model = dict(
-    decode_head=dict(
-        loss_isl=dict(type='ImportanceSamplingLoss', num_samples=10, posterior='binomial',
-                      loss_weight=0.2),
-        loss_fsl=dict(type='FeatureSimilarityLoss', mu=2.5, sigma=5.0, gating='max_norm',
-                      subtract_min=True, with_background=True, loss_weight=1.0)))
+model = dict(decode_head=dict(add_on=dict(
+    isl=dict(lam=0.2, num_samples=10, posterior='binomial'),
+    fsl=dict(weight=1.0, mu=2.5, sigma=5.0, gating='max_norm', subtract_min=True))))
 pseudo_label_cfg = dict(crf_alphas=(1, 24))

@@ -8,12 +8,7 @@
 # is the add-on's only official form (SIPE's own norm_cam is ReLU / max, without the minimum).
 #   python tools/train.py configs/hfpl/sipe_voc.py
 _base_ = '../sipe/sipe_r50_voc.py'
-_lambda = 0.02
-model = dict(
-    decode_head=dict(loss_decode=[
-        dict(type='GAPMultiLabelLoss', loss_weight=1.0 - _lambda),
-        dict(type='ImportanceSamplingLoss', num_samples=10, posterior='binomial',
-             loss_weight=_lambda),
-        dict(type='FeatureSimilarityLoss', mu=2.5, sigma=5.0, gating='max_norm',
-             subtract_min=True, with_background=True, upsample_factor=2, loss_weight=0.1),
-    ]))
+model = dict(decode_head=dict(add_on=dict(
+    isl=dict(lam=0.02, num_samples=10, posterior='binomial'),
+    fsl=dict(weight=0.1, mu=2.5, sigma=5.0, gating='max_norm', subtract_min=True,
+             upsample_factor=2))))

@@ -5,7 +5,7 @@
 # Reading of eq. 16 (hfpl Sec. 4.2; SpatialBCEHead docstring): Spatial-BCE has no GAP term, its
 # classification loss is the network iterations' spatial BCE, so there the loss is
 # (1 - 0.2) * spatial BCE + 0.2 * ISL + FSL + KL (lambda = 0.2, the binomial optimum of Sec.
-# 5.5; loss_isl.loss_weight); in the threshold iterations (20 of every 100) the objective stays
+# 5.5; add_on.isl.lam); in the threshold iterations (20 of every 100) the objective stays
 # the official threshold loss + KL, the add-on off (logged as 0). FSL weight 1 as SEAM's on VOC;
 # the paper gives no Spatial-BCE-specific weights. The CAM at 369 is 47x47, close to SEAM's
 # 56x56: no up-sampling for FSL. Semantic threshold 0.40 with FSL (0.30 with ISL only, hfpl
@@ -15,10 +15,8 @@
 #   python tools/train.py configs/hfpl/spatial_bce_voc.py
 _base_ = '../spatial_bce/spatial-bce_r38_voc.py'
 model = dict(
-    decode_head=dict(
-        loss_isl=dict(type='ImportanceSamplingLoss', num_samples=10, posterior='binomial',
-                      loss_weight=0.2),
-        loss_fsl=dict(type='FeatureSimilarityLoss', mu=2.5, sigma=5.0, gating='max_norm',
-                      subtract_min=True, with_background=True, loss_weight=1.0)),
+    decode_head=dict(add_on=dict(
+        isl=dict(lam=0.2, num_samples=10, posterior='binomial'),
+        fsl=dict(weight=1.0, mu=2.5, sigma=5.0, gating='max_norm', subtract_min=True))),
     test_cfg=dict(bg_threshold=0.40))
 pseudo_label_cfg = dict(bg_threshold=0.40, bg_search=None)

@@ -43,22 +43,18 @@ train_pipeline = [
     dict(type='RandomCrop', crop_size=(512, 512)),
     dict(type='PackSegInputs'),
 ]
-_train = dict(
-    type='WSSSVOCDataset',
-    data_root='data/VOCdevkit/VOC2012',
-    data_prefix=dict(img_path='JPEGImages', seg_map_path=pseudo_label_dir),
-    cls_label_file='cls_labels.npy',
-    pipeline=train_pipeline)
 total_batch_size = 32  # IRN train_irn: 32 over all GPUs (tools/train.py splits it)
+# iterations over shuffled images (the base's loader: epochs of the CAM stage)
 train_dataloader = dict(
+    _delete_=True,
     batch_size=total_batch_size,
-    dataset=dict(
-        _delete_=True,
-        type='ConcatDataset',
-        datasets=[
-            dict(**_train, ann_file='ImageSets/Segmentation/train.txt'),
-            dict(**_train, ann_file='ImageSets/Segmentation/aug.txt'),
-        ]))
+    num_workers=4,
+    persistent_workers=True,
+    sampler=dict(type='InfiniteSampler', shuffle=True),
+    # both train_aug datasets of the base, with the relation labels as their masks
+    dataset=dict(type='ConcatDataset', datasets=[
+        dict(split, data_prefix=dict(img_path='JPEGImages', seg_map_path=pseudo_label_dir),
+             pipeline=train_pipeline) for split in _base_.train_aug]))
 optim_wrapper = dict(
     type='OptimWrapper', optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=1e-4))
 param_scheduler = [dict(type='PolyLR', eta_min=0, power=0.9, begin=0, end=990, by_epoch=False)]

@@ -15,38 +15,19 @@
 # deeplabv1-largefov_r38_voc12aug-pseudo.py (set pseudo_label_dir to DIR/aff).
 _base_ = [
     '../_base_/models/mctformer_v2_deit-s.py', '../_base_/datasets/voc12_aug.py',
-    '../_base_/default_runtime.py'
+    '../_base_/default_runtime.py', '../_base_/datasets/rand_augment_timm.py'
 ]
 # mmpretrain provides timm's RandomResizedCrop / RandAugment / RandomErasing as transforms
 custom_imports = dict(imports=['mmseg_hfpl', 'mmpretrain.datasets'], allow_failed_imports=False)
 log_processor = dict(by_epoch=True)
 bgr_mean = [103.53, 116.28, 123.675]
 bgr_std = [57.375, 57.12, 58.395]
-# mmpretrain's 'timm_increasing' RandAugment policies (timm's rand-...-inc1 set), spelled out with
-# the scope so that RandAugment builds them under the mmseg default scope
-timm_increasing = [
-    dict(type='mmpretrain.AutoContrast'),
-    dict(type='mmpretrain.Equalize'),
-    dict(type='mmpretrain.Invert'),
-    dict(type='mmpretrain.Rotate', magnitude_range=(0, 30)),
-    dict(type='mmpretrain.Posterize', magnitude_range=(4, 0)),
-    dict(type='mmpretrain.Solarize', magnitude_range=(256, 0)),
-    dict(type='mmpretrain.SolarizeAdd', magnitude_range=(0, 110)),
-    dict(type='mmpretrain.ColorTransform', magnitude_range=(0, 0.9)),
-    dict(type='mmpretrain.Contrast', magnitude_range=(0, 0.9)),
-    dict(type='mmpretrain.Brightness', magnitude_range=(0, 0.9)),
-    dict(type='mmpretrain.Sharpness', magnitude_range=(0, 0.9)),
-    dict(type='mmpretrain.Shear', magnitude_range=(0, 0.3), direction='horizontal'),
-    dict(type='mmpretrain.Shear', magnitude_range=(0, 0.3), direction='vertical'),
-    dict(type='mmpretrain.Translate', magnitude_range=(0, 0.45), direction='horizontal'),
-    dict(type='mmpretrain.Translate', magnitude_range=(0, 0.45), direction='vertical'),
-]
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='mmpretrain.RandomResizedCrop', scale=224, backend='pillow',
          interpolation='bicubic'),
     dict(type='RandomFlip', prob=0.5),
-    dict(type='mmpretrain.RandAugment', policies=timm_increasing, num_policies=2,
+    dict(type='mmpretrain.RandAugment', policies=_base_.timm_increasing, num_policies=2,
          total_level=10, magnitude_level=9, magnitude_std=0.5,
          hparams=dict(pad_val=[round(x) for x in bgr_mean], interpolation='bicubic')),
     # timm's "pixel" mode: per-pixel normal noise in the normalised space
@@ -54,27 +35,14 @@ train_pipeline = [
          max_area_ratio=1 / 3, fill_color=bgr_mean, fill_std=bgr_std),
     dict(type='PackWSSSInputs'),
 ]
-_train = dict(
-    type='WSSSVOCDataset',
-    data_root='data/VOCdevkit/VOC2012',
-    cls_label_file='cls_labels.npy',
-    pipeline=train_pipeline)
 # official run.sh: one process (no torchrun) with --batch-size 64 = the total batch; tools/train.py
 # trains 64 // world_size images per process, at the lr of the single-GPU run
 total_batch_size = 64
 train_dataloader = dict(
     batch_size=total_batch_size,
     num_workers=10,
-    drop_last=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    dataset=dict(
-        type='ConcatDataset',
-        datasets=[
-            dict(**_train, ann_file='ImageSets/Segmentation/train.txt',
-                 data_prefix=dict(img_path='JPEGImages', seg_map_path='SegmentationClass')),
-            dict(**_train, ann_file='ImageSets/Segmentation/aug.txt',
-                 data_prefix=dict(img_path='JPEGImages', seg_map_path='SegmentationClassAug')),
-        ]))
+    # both train_aug datasets of the base with this pipeline
+    dataset=dict(datasets=[dict(split, pipeline=train_pipeline) for split in _base_.train_aug]))
 # main.py scales --lr 5e-4 linearly: 5e-4 * batch 64 * GPUs / 512 = 6.25e-5 on the official single
 # GPU. timm's AdamW skips weight decay on biases, norms, cls_token and pos_embed.
 optim_wrapper = dict(

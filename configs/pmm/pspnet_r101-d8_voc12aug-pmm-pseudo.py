@@ -24,20 +24,14 @@ model = dict(
     decode_head=dict(loss_decode=dict(_delete_=True, **_puf, loss_weight=1.0)),
     auxiliary_head=dict(loss_decode=dict(_delete_=True, **_puf, loss_weight=0.4)),
     test_cfg=dict(mode='slide', crop_size=(512, 512), stride=(480, 480)))
-_train = dict(
-    type='WSSSVOCDataset',
-    data_root=data_root,
-    data_prefix=dict(img_path='JPEGImages', seg_map_path=pseudo_label_dir),
-    cls_label_file='cls_labels.npy',
-    pipeline={{_base_.train_pipeline}})
+# VOC train_aug (train + aug) with the pseudo-labels as the training masks
 train_dataloader = dict(
-    dataset=dict(
-        _delete_=True,
-        type='ConcatDataset',
-        datasets=[
-            dict(**_train, ann_file='ImageSets/Segmentation/train.txt'),
-            dict(**_train, ann_file='ImageSets/Segmentation/aug.txt'),
-        ]))
+    dataset=dict(_delete_=True, type='ConcatDataset', datasets=[
+        dict(type='WSSSVOCDataset', data_root=data_root,
+             ann_file=f'ImageSets/Segmentation/{split}.txt',
+             data_prefix=dict(img_path='JPEGImages', seg_map_path=pseudo_label_dir),
+             cls_label_file='cls_labels.npy', pipeline=_base_.train_pipeline)
+        for split in ('train', 'aug')]))
 optim_wrapper = dict(optimizer=dict(lr=0.005))
 # --tta: mmseg 0.x MultiScaleFlipAug(img_scale=(2048, 512), img_ratios, flip=True) rescales to
 # (int(2048 r), int(512 r)) with the aspect ratio kept (not mmseg 1.x's scale_factor=r of the

@@ -20,27 +20,13 @@ train_pipeline = [
     dict(type='RandomCrop', crop_size=crop_size),
     dict(type='PackWSSSInputs'),
 ]
-_train = dict(
-    type='WSSSVOCDataset',
-    data_root='data/VOCdevkit/VOC2012',
-    cls_label_file='cls_labels.npy',
-    pipeline=train_pipeline)
 # the official batch of 8 is the total over all GPUs: tools/train.py trains 8 // world_size
 # images per process (tools/dist_train.sh with 1, 2, 4 or 8 processes)
 total_batch_size = 8
 train_dataloader = dict(
     batch_size=total_batch_size,
-    num_workers=8,
-    drop_last=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    dataset=dict(
-        type='ConcatDataset',
-        datasets=[
-            dict(**_train, ann_file='ImageSets/Segmentation/train.txt',
-                 data_prefix=dict(img_path='JPEGImages', seg_map_path='SegmentationClass')),
-            dict(**_train, ann_file='ImageSets/Segmentation/aug.txt',
-                 data_prefix=dict(img_path='JPEGImages', seg_map_path='SegmentationClassAug')),
-        ]))
+    # both train_aug datasets of the base with this pipeline
+    dataset=dict(datasets=[dict(split, pipeline=train_pipeline) for split in _base_.train_aug]))
 # defaults of tools/make_pseudo_labels.py for this config
 # the official SEAM / hfpl inference min-max normalises the summed CAMs (infer_SEAM.py)
 pseudo_label_cfg = dict(scales=(0.5, 1.0, 1.5, 2.0), flip=True, cam_norm='min_max',

@@ -26,27 +26,13 @@ train_pipeline = [
     dict(type='RandomCrop', crop_size=crop_size),
     dict(type='PackWSSSInputs'),
 ]
-_train = dict(
-    type='WSSSVOCDataset',
-    data_root='data/VOCdevkit/VOC2012',
-    cls_label_file='cls_labels.npy',
-    pipeline=train_pipeline)
 # official batch 16 (one process, DataParallel) = the total over all processes: tools/train.py
 # trains 16 // world_size images per process
 total_batch_size = 16
 train_dataloader = dict(
     batch_size=total_batch_size,
-    num_workers=8,
-    drop_last=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    dataset=dict(
-        type='ConcatDataset',
-        datasets=[
-            dict(**_train, ann_file='ImageSets/Segmentation/train.txt',
-                 data_prefix=dict(img_path='JPEGImages', seg_map_path='SegmentationClass')),
-            dict(**_train, ann_file='ImageSets/Segmentation/aug.txt',
-                 data_prefix=dict(img_path='JPEGImages', seg_map_path='SegmentationClassAug')),
-        ]))
+    # both train_aug datasets of the base with this pipeline
+    dataset=dict(datasets=[dict(split, pipeline=train_pipeline) for split in _base_.train_aug]))
 # defaults of tools/make_pseudo_labels.py for this config; with SIPE's own background map the
 # thresholds are factors on it: 1 for the labels and IRN's objects, 0.5 for IRN's background
 pseudo_label_cfg = dict(scales=(1.0, 0.5, 1.5, 2.0), flip=True, bg_threshold=1.0,

@@ -31,59 +31,26 @@
 # and configs/stage3/deeplabv3_r101-d8_voc12aug-pseudo.py.
 _base_ = [
     '../_base_/models/spatial_bce_r38.py', '../_base_/datasets/voc12_aug.py',
-    '../_base_/default_runtime.py'
+    '../_base_/default_runtime.py', '../_base_/datasets/rand_augment_timm.py'
 ]
 # mmpretrain provides RandAugment as an OpenMMLab transform
 custom_imports = dict(imports=['mmseg_hfpl', 'mmpretrain.datasets'], allow_failed_imports=False)
 image_size = (369, 369)
-# mmpretrain's 'timm_increasing' RandAugment policies, spelled out with the mmpretrain scope
-# (RandAugment builds its policies in the default mmseg scope, where they do not exist)
-rand_augment_policies = [
-    dict(type='mmpretrain.AutoContrast'),
-    dict(type='mmpretrain.Equalize'),
-    dict(type='mmpretrain.Invert'),
-    dict(type='mmpretrain.Rotate', magnitude_range=(0, 30)),
-    dict(type='mmpretrain.Posterize', magnitude_range=(4, 0)),
-    dict(type='mmpretrain.Solarize', magnitude_range=(256, 0)),
-    dict(type='mmpretrain.SolarizeAdd', magnitude_range=(0, 110)),
-    dict(type='mmpretrain.ColorTransform', magnitude_range=(0, 0.9)),
-    dict(type='mmpretrain.Contrast', magnitude_range=(0, 0.9)),
-    dict(type='mmpretrain.Brightness', magnitude_range=(0, 0.9)),
-    dict(type='mmpretrain.Sharpness', magnitude_range=(0, 0.9)),
-    dict(type='mmpretrain.Shear', magnitude_range=(0, 0.3), direction='horizontal'),
-    dict(type='mmpretrain.Shear', magnitude_range=(0, 0.3), direction='vertical'),
-    dict(type='mmpretrain.Translate', magnitude_range=(0, 0.45), direction='horizontal'),
-    dict(type='mmpretrain.Translate', magnitude_range=(0, 0.45), direction='vertical'),
-]
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='Resize', scale=image_size, keep_ratio=False),
     # the official code uses the `randaugment` PyPI package (2 ops per image); here mmpretrain's
-    dict(type='mmpretrain.RandAugment', policies=rand_augment_policies, num_policies=2,
+    dict(type='mmpretrain.RandAugment', policies=_base_.timm_increasing, num_policies=2,
          magnitude_level=9, total_level=10, hparams=dict(pad_val=[124, 116, 104])),
     dict(type='PackWSSSInputs'),
 ]
-_train = dict(
-    type='WSSSVOCDataset',
-    data_root='data/VOCdevkit/VOC2012',
-    cls_label_file='cls_labels.npy',
-    pipeline=train_pipeline)
 # official train.py: batch 12 on one process (DataParallel) = the total batch; tools/train.py
 # trains 12 // world_size images per process
 total_batch_size = 12
 train_dataloader = dict(
     batch_size=total_batch_size,
-    num_workers=8,
-    drop_last=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    dataset=dict(
-        type='ConcatDataset',
-        datasets=[
-            dict(**_train, ann_file='ImageSets/Segmentation/train.txt',
-                 data_prefix=dict(img_path='JPEGImages', seg_map_path='SegmentationClass')),
-            dict(**_train, ann_file='ImageSets/Segmentation/aug.txt',
-                 data_prefix=dict(img_path='JPEGImages', seg_map_path='SegmentationClassAug')),
-        ]))
+    # both train_aug datasets of the base with this pipeline
+    dataset=dict(datasets=[dict(split, pipeline=train_pipeline) for split in _base_.train_aug]))
 optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='SGD', lr=1e-3, momentum=0.9, weight_decay=5e-4),

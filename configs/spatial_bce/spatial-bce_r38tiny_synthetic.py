@@ -19,12 +19,13 @@ model = dict(
         init_cfg=None),
     decode_head=dict(in_channels=1024, channels=32, num_classes=6,
                      fg_prior=dict(file=None, default=0.1)))
-train_dataloader = dict(dataset=dict(pipeline=[
+train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='Resize', scale=(112, 112), keep_ratio=False),
     dict(type='RandomFlip', prob=0.5),
     dict(type='PackWSSSInputs'),
-]))
+]
+train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
 optim_wrapper = dict(paramwise_cfg=dict(
     custom_keys={'decode_head.temperature': dict(decay_mult=0.0)}))
 # Spatial-BCE's label CRF (make_crf.py, bilateral sxy 40) and IRN thresholds; a fixed background

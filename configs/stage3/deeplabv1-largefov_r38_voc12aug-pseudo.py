@@ -51,22 +51,16 @@ train_pipeline = [
     dict(type='RandomFlip', prob=0.5),
     dict(type='PackSegInputs'),
 ]
-_train = dict(
-    type='WSSSVOCDataset',
-    data_root=data_root,
-    data_prefix=dict(img_path='JPEGImages', seg_map_path=pseudo_label_dir),
-    cls_label_file='cls_labels.npy',
-    pipeline=train_pipeline)
 total_batch_size = 10  # hfpl train_final: 10 over all GPUs (tools/train.py splits it)
+# VOC train_aug (train + aug) with the pseudo-labels as the training masks
 train_dataloader = dict(
     batch_size=total_batch_size,
-    dataset=dict(
-        _delete_=True,
-        type='ConcatDataset',
-        datasets=[
-            dict(**_train, ann_file='ImageSets/Segmentation/train.txt'),
-            dict(**_train, ann_file='ImageSets/Segmentation/aug.txt'),
-        ]))
+    dataset=dict(_delete_=True, type='ConcatDataset', datasets=[
+        dict(type='WSSSVOCDataset', data_root=data_root,
+             ann_file=f'ImageSets/Segmentation/{split}.txt',
+             data_prefix=dict(img_path='JPEGImages', seg_map_path=pseudo_label_dir),
+             cls_label_file='cls_labels.npy', pipeline=train_pipeline)
+        for split in ('train', 'aug')]))
 img_ratios = [0.5, 0.75, 1.0, 1.25, 1.5, 1.75]
 # official: cv2 INTER_CUBIC rescaling of each view (lib/datasets/transform.py:170-181; of the
 # normalised float image, here of the uint8 one; sizes r * side = k + 0.5 rounded half up here,

@@ -6,19 +6,13 @@ custom_imports = dict(imports=['mmseg_hfpl'], allow_failed_imports=False)
 runner_type = 'HFPLRunner'  # the NaN / Inf guard (mmseg:: bases do not set it)
 pseudo_label_dir = 'work_dirs/pseudo_labels/voc12aug/crf_a1'
 data_root = 'data/VOCdevkit/VOC2012'
-_train = dict(
-    type='WSSSVOCDataset',
-    data_root=data_root,
-    data_prefix=dict(img_path='JPEGImages', seg_map_path=pseudo_label_dir),
-    cls_label_file='cls_labels.npy',
-    pipeline={{_base_.train_pipeline}})
+# VOC train_aug (train + aug) with the pseudo-labels as the training masks
 train_dataloader = dict(
-    dataset=dict(
-        _delete_=True,
-        type='ConcatDataset',
-        datasets=[
-            dict(**_train, ann_file='ImageSets/Segmentation/train.txt'),
-            dict(**_train, ann_file='ImageSets/Segmentation/aug.txt'),
-        ]))
+    dataset=dict(_delete_=True, type='ConcatDataset', datasets=[
+        dict(type='WSSSVOCDataset', data_root=data_root,
+             ann_file=f'ImageSets/Segmentation/{split}.txt',
+             data_prefix=dict(img_path='JPEGImages', seg_map_path=pseudo_label_dir),
+             cls_label_file='cls_labels.npy', pipeline=_base_.train_pipeline)
+        for split in ('train', 'aug')]))
 val_evaluator = [dict(type='IoUMetric', iou_metrics=['mIoU']), dict(type='BoundaryFMetric')]
 test_evaluator = val_evaluator

@@ -17,14 +17,14 @@ _series = {
 experiments = [
     dict(name=f'lambda {lam:g} {series}', config=isl if lam else plain, group='J&F vs lambda',
          series=series, x=lam, xlabel='lambda (eq. 16)',
-         cfg_options=[f'model.decode_head.loss_isl.loss_weight={lam:g}'] if lam else [])
+         cfg_options=[f'model.decode_head.add_on.isl.lam={lam:g}'] if lam else [])
     for series, (plain, isl) in _series.items() for lam in (0.0, 0.1, 0.2, 0.4, 0.6, 1.0)
 ] + [
     dict(name=f'{n} samples', config=_dir + 'seam_effnet_msrc_isl.py',
          group='J&F vs ISL samples', series='lambda = 1, without FSL', x=n,
          xlabel='pixels sampled per class (eq. 18)',
-         cfg_options=['model.decode_head.loss_isl.loss_weight=1',
-                      f'model.decode_head.loss_isl.num_samples={n}'])
+         cfg_options=['model.decode_head.add_on.isl.lam=1',
+                      f'model.decode_head.add_on.isl.num_samples={n}'])
     for n in (1, 5, 10, 50)
 ]
 # the fixed- and sweep-best-threshold scores of every run (as seam_msrc.py's 'single scale')

@@ -16,12 +16,12 @@ experiments = [
 ] + [
     dict(name=f'{n} samples', config=_dir + 'seam_voc_isl_lambda1.py', group='J&F vs ISL samples',
          series='lambda = 1, without FSL', x=n, xlabel='pixels sampled per class (eq. 18)',
-         cfg_options=[f'model.decode_head.loss_isl.num_samples={n}'])
+         cfg_options=[f'model.decode_head.add_on.isl.num_samples={n}'])
     for n in (1, 5, 10, 50, 100)
 ] + [
     dict(name=f'lambda {lam:g} {series}', config=config, group='J&F vs lambda', series=series,
          x=lam, xlabel='lambda (eq. 16)',
-         cfg_options=[f'model.decode_head.loss_isl.loss_weight={lam:g}'])
+         cfg_options=[f'model.decode_head.add_on.isl.lam={lam:g}'])
     for series, config in (('without FSL', _dir + 'seam_voc_isl_binomial.py'),
                            ('with FSL', 'configs/hfpl/seam_voc.py'))
     for lam in _lambdas

@@ -16,8 +16,8 @@ class ImportanceSamplingLoss(nn.Module):
     posterior normalised over the image (eq. 15); the BCE (eq. 8) of the scores at those pixels
     is averaged over classes and samples (eq. 18). The draw carries no gradient.
 
-    Combine it with :class:`GAPMultiLabelLoss` as eq. 16 by listing both in a head's
-    ``loss_decode`` with ``loss_weight=1 - lambda`` and ``loss_weight=lambda``.
+    Heads mix it with their own image-level loss by eq. 16 through their ``add_on`` key
+    (:class:`~mmseg_hfpl.models.heads.add_on.AddOn`, ``loss_weight`` = lambda).
 
     Args:
         num_samples (int): pixels drawn per image and class (``N`` of eq. 18). Default: 10.

@@ -57,7 +57,7 @@ def test_train_writes_metrics_and_pictures(synthetic_root, tmp_path):
 def test_resume_continues_exactly(synthetic_root, tmp_path):
     # GAP + FSL only: ISL draws from torch's global generator, whose state a checkpoint does not
     # hold, so exact equality needs a deterministic loss
-    no_isl = ['model.decode_head.loss_decode.1.loss_weight=0.0']
+    no_isl = ['model.decode_head.add_on.isl.lam=0.0']
     train(tmp_path / 'straight', synthetic_root, *no_isl)
     # the plain torch >= 2.6 loader rejects mmengine checkpoints: the case --resume must handle
     with pytest.raises(Exception, match='[Ww]eights only load failed'):

@@ -9,11 +9,7 @@ import mmseg_hfpl  # noqa: F401
 NORM = dict(type='BN', requires_grad=True)
 PRE = dict(type='SegDataPreProcessor', mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375],
            bgr_to_rgb=True, pad_val=0, seg_pad_val=255, size=(64, 64))
-LOSSES = [
-    dict(type='GAPMultiLabelLoss', loss_weight=0.8),
-    dict(type='ImportanceSamplingLoss', loss_weight=0.2),
-    dict(type='FeatureSimilarityLoss'),
-]
+ADD_ON = dict(isl=dict(lam=0.2), fsl=dict())
 
 BACKBONES = {
     'ResNetV1c': (dict(type='ResNetV1c', depth=18, stem_channels=8, base_channels=8,
@@ -33,10 +29,10 @@ BACKBONES = {
 }
 
 
-def build(backbone='ResNetV1c', losses=LOSSES, **head):
+def build(backbone='ResNetV1c', add_on=ADD_ON, **head):
     cfg, channels, _ = BACKBONES[backbone]
     head_cfg = dict(type='CAMHead', in_channels=channels, channels=channels, in_index=0,
-                    num_classes=4, loss_decode=losses)
+                    num_classes=4, add_on=add_on)
     head_cfg.update(head)
     return MODELS.build(dict(type='CAMSegmentor', data_preprocessor=PRE, backbone=cfg,
                              decode_head=head_cfg,
@@ -94,10 +90,9 @@ def test_predict_gives_pseudo_labels_of_labelled_classes_only():
 
 
 def test_background_channel_and_multinomial_losses():
-    losses = [dict(type='GAPMultiLabelLoss', loss_weight=0.4),
-              dict(type='ImportanceSamplingLoss', posterior='multinomial', loss_weight=0.6),
-              dict(type='FeatureSimilarityLoss', gating='softmax', with_background=False)]
-    model = build(losses=losses, background_channel=True)
+    add_on = dict(isl=dict(lam=0.6, posterior='multinomial'),
+                  fsl=dict(gating='softmax', with_background=False))
+    model = build(add_on=add_on, background_channel=True)
     assert model.decode_head.conv_seg.out_channels == 4
     data = model.data_preprocessor(batch(), True)
     losses = model(**data, mode='loss')

@@ -7,7 +7,7 @@ from mmengine.structures import PixelData
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
-from mmseg_hfpl.losses.functional import (importance_sampling_loss, max_norm,
+from mmseg_hfpl.losses.functional import (gap_bce_loss, importance_sampling_loss, max_norm,
                                           pairwise_feature_similarity)
 from mmseg_hfpl.models.backbones.mct_vit import convert_deit_state_dict
 from mmseg_hfpl.models.segmentors.mctformer import (fused_class_attention,
@@ -18,10 +18,9 @@ TINY = dict(type='MCTViT', img_size=64, patch_size=16, embed_dims=32, num_layers
             drop_path_rate=0.0, num_cls_tokens=3)
 
 
-def tiny_model(loss_decode=None):
-    head = dict(type='MCTformerHead', in_channels=32, channels=32, in_index=0, num_classes=4)
-    if loss_decode is not None:
-        head['loss_decode'] = loss_decode
+def tiny_model(add_on=None):
+    head = dict(type='MCTformerHead', in_channels=32, channels=32, in_index=0, num_classes=4,
+                add_on=add_on)
     return MODELS.build(dict(
         type='MCTformerSegmentor',
         data_preprocessor=dict(type='SegDataPreProcessor', mean=[0., 0., 0.], std=[1., 1., 1.]),
@@ -146,12 +145,9 @@ def test_head_losses_equal_the_official_soft_margin_terms_and_gradients():
 
 def test_hfpl_add_on_acts_on_the_patch_cam_upsampled_x4():
     torch.manual_seed(0)
-    model = tiny_model([
-        dict(type='GAPMultiLabelLoss'),
-        dict(type='ImportanceSamplingLoss', num_samples=10, loss_weight=0.1),
-        dict(type='FeatureSimilarityLoss', gating='max_norm', subtract_min=True,
-             upsample_factor=4, loss_weight=0.1)
-    ]).train()
+    model = tiny_model(dict(
+        isl=dict(lam=0.1, num_samples=10),
+        fsl=dict(weight=0.1, gating='max_norm', subtract_min=True, upsample_factor=4))).train()
     inputs = torch.rand(2, 3, 64, 64) * 255  # identity normalisation: RGB = inputs / 255
     labels = [[1, 0, 1], [0, 1, 0]]
     torch.manual_seed(3)  # the ISL draws
@@ -170,6 +166,12 @@ def test_hfpl_add_on_acts_on_the_patch_cam_upsampled_x4():
     torch.manual_seed(3)
     ref_isl = 0.1 * importance_sampling_loss(patch_cam, torch.tensor(labels).float(), 10)
     assert torch.allclose(losses['decode.loss_isl'], ref_isl, atol=1e-6)
+    # eq. 16: the patch GAP loss x (1 - 0.1); the class-token loss unchanged
+    label = torch.tensor(labels).float()
+    torch.testing.assert_close(losses['decode.loss_gap'], 0.9 * gap_bce_loss(patch_cam, label))
+    cls_logits = model.extract_feat(inputs)[1].mean(-1)
+    torch.testing.assert_close(losses['decode.loss_cls_token'],
+                               gap_bce_loss(cls_logits[..., None, None], label))
 
 
 def test_head_rejects_inputs_that_are_not_the_backbone_triple():

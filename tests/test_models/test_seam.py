@@ -11,8 +11,8 @@ from mmseg_hfpl.losses.functional import gap_bce_loss, importance_sampling_loss,
 def build(lam=0.2, fsl=True, num_classes=4):
     head = dict(type='SEAMHead', in_channels=(64, 128, 512), channels=512, in_index=(0, 1, 2),
                 num_classes=num_classes, dropout_ratio=0.0, align_corners=True,
-                loss_isl=dict(type='ImportanceSamplingLoss', loss_weight=lam) if lam else None,
-                loss_fsl=dict(type='FeatureSimilarityLoss', subtract_min=True) if fsl else None)
+                add_on=dict(isl=dict(lam=lam) if lam else None,
+                            fsl=dict(subtract_min=True) if fsl else None))
     model = MODELS.build(dict(
         type='SEAMSegmentor',
         data_preprocessor=dict(type='SegDataPreProcessor', mean=[120.] * 3, std=[60.] * 3,

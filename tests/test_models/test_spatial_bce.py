@@ -257,11 +257,9 @@ def test_sgd_updates_the_threshold_head_only_in_threshold_iterations_as_official
     assert not torch.equal(ours.threshold.weight, frozen)  # iteration 3 trained it
 
 
-ADDON = dict(
-    loss_isl=dict(type='ImportanceSamplingLoss', num_samples=10, posterior='binomial',
-                  loss_weight=0.2),
-    loss_fsl=dict(type='FeatureSimilarityLoss', mu=2.5, sigma=5.0, gating='max_norm',
-                  subtract_min=True, with_background=True, loss_weight=1.0))
+ADDON = dict(add_on=dict(
+    isl=dict(lam=0.2, num_samples=10, posterior='binomial'),
+    fsl=dict(weight=1.0, mu=2.5, sigma=5.0, gating='max_norm', subtract_min=True)))
 
 
 @pytest.mark.parametrize('iteration,threshold_phase', [(5, False), (85, True)])

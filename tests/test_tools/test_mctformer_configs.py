@@ -90,8 +90,7 @@ def test_hfpl_cpu_twin_adds_isl_and_fsl_to_the_twin():
     losses = model.loss(torch.rand(1, 3, 112, 112) * 255, [sample])
     assert {'decode.loss_gap', 'decode.loss_cls_token', 'decode.loss_isl',
             'decode.loss_fsl'} <= set(losses)
-    fsl = [m for m in model.decode_head.loss_decode if m.loss_name == 'loss_fsl'][0]
-    assert fsl.upsample_factor == 4 and fsl.loss_weight == 0.1
-    isl = [m for m in model.decode_head.loss_decode if m.loss_name == 'loss_isl'][0]
-    gap = [m for m in model.decode_head.loss_decode if m.loss_name == 'loss_gap'][0]
-    assert isl.loss_weight == pytest.approx(0.02) and gap.loss_weight == pytest.approx(0.98)
+    add_on = model.decode_head.add_on
+    assert add_on.fsl.upsample_factor == 4 and add_on.fsl.loss_weight == 0.1
+    assert add_on.lam == pytest.approx(0.02) and add_on.cls_weight == pytest.approx(0.98)
+    assert add_on.isl.loss_weight == pytest.approx(0.02)

@@ -32,10 +32,10 @@ def test_stage_a_configs_state_pmm_recipe():
         # everything else is SEAM's (model, pipeline, momentum quirk)
         assert cfg.train_pipeline == seam.train_pipeline
         assert cfg.optim_wrapper.optimizer.momentum == seam.optim_wrapper.optimizer.momentum
-    head = Config.fromfile('configs/hfpl/pmm_voc.py').model.decode_head
-    assert head.loss_isl.loss_weight == 0.2 and head.loss_isl.num_samples == 10
-    assert head.loss_fsl.loss_weight == 1.0 and head.loss_fsl.gating == 'max_norm'
-    assert 'loss_isl' not in Config.fromfile('configs/pmm/pmm-a_r38_voc.py').model.decode_head
+    add_on = Config.fromfile('configs/hfpl/pmm_voc.py').model.decode_head.add_on
+    assert add_on.isl.lam == 0.2 and add_on.isl.num_samples == 10
+    assert add_on.fsl.weight == 1.0 and add_on.fsl.gating == 'max_norm'
+    assert 'add_on' not in Config.fromfile('configs/pmm/pmm-a_r38_voc.py').model.decode_head
     twin = Config.fromfile('configs/pmm/pmm-a_r38tiny_synthetic.py')
     assert twin.train_dataloader.batch_size == 24 and twin.optim_wrapper.optimizer.lr == 0.1
     assert twin.train_cfg.max_iters == 500 and twin.param_scheduler[0].end == 500

@@ -19,7 +19,7 @@ def test_runner_tables_plots_resume_and_determinism(synthetic_root, tmp_path):
         'seeds = [0, 1]\n'
         'experiments = [\n'
         f"    dict(name='lambda 0', config='tests/data/tiny_cam.py', group='lambda sweep',\n"
-        f"         x=0.0, xlabel='lambda', cfg_options={data + ['model.decode_head.loss_decode.1.loss_weight=0.0']!r}),\n"
+        f"         x=0.0, xlabel='lambda', cfg_options={data + ['model.decode_head.add_on.isl.lam=0.0']!r}),\n"
         f"    dict(name='lambda 0.2', config='tests/data/tiny_cam.py', group='lambda sweep',\n"
         f"         x=0.2, xlabel='lambda', cfg_options={data!r}),\n"
         # the same resolved config under another name: shares the runs of 'lambda 0.2'
@@ -138,3 +138,39 @@ def test_pseudo_label_summary_is_the_mean_and_std_over_seeds(tmp_path):
                                                                     ('k1', 1, 'ms')}
     with pytest.raises(ValueError, match='differ'):
         runner.pseudo_label_protocols(dict(pseudo_labels=[dict(name='x'), dict(name='x')]))
+
+
+def test_rekey_gives_recorded_runs_the_current_keys_by_experiment_name(tmp_path):
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        'run_experiments', os.path.join(ROOT, 'tools', 'run_experiments.py'))
+    runner = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(runner)
+    fields = ['experiment', 'config', 'key', 'seed', 'J', 'F', 'J&F']
+    with open(tmp_path / 'results.csv', 'w', newline='') as f:
+        writer = csv.writer(f)
+        writer.writerow(fields)
+        writer.writerow(['A', 'a.py', 'old_a', '0', '10.0', '2.0', '6.0'])
+        writer.writerow(['A', 'a.py', 'old_a', '1', '12.0', '2.0', '7.0'])
+        writer.writerow(['B', 'b.py', 'same_b', '0', '20.0', '4.0', '12.0'])
+        writer.writerow(['C', 'c.py', 'old_c', '0', '30.0', '6.0', '18.0'])  # not in the study
+    with open(tmp_path / 'pseudo_labels.csv', 'w', newline='') as f:
+        writer = csv.writer(f)
+        writer.writerow(['experiment', 'key', 'seed', 'protocol', 'variant', 'J'])
+        writer.writerow(['A', 'old_a', '0', 'single scale', 'cam', '11.5'])
+        writer.writerow(['C', 'old_c', '0', 'single scale', 'cam', '31.5'])
+    experiments = [dict(name='A', key='new_a'), dict(name='B', key='same_b')]
+    assert runner.rekey(str(tmp_path), experiments) == {'old_a': 'new_a'}
+    runs = runner.previous_runs(str(tmp_path))
+    assert runs == {('new_a', 0): {'J': 10.0, 'F': 2.0, 'J&F': 6.0},
+                    ('new_a', 1): {'J': 12.0, 'F': 2.0, 'J&F': 7.0},
+                    ('same_b', 0): {'J': 20.0, 'F': 4.0, 'J&F': 12.0},
+                    ('old_c', 0): {'J': 30.0, 'F': 6.0, 'J&F': 18.0}}
+    pls = runner.previous_pseudo_labels(str(tmp_path))
+    assert set(pls) == {('new_a', 0, 'single scale'), ('old_c', 0, 'single scale')}
+    assert pls[('new_a', 0, 'single scale')][0]['J'] == '11.5'
+    # one recorded key cannot become two
+    with open(tmp_path / 'results.csv', 'a', newline='') as f:
+        csv.writer(f).writerow(['D', 'd.py', 'new_a', '0', '1.0', '1.0', '1.0'])
+    with pytest.raises(ValueError, match='maps to both'):
+        runner.rekey(str(tmp_path), [dict(name='A', key='x'), dict(name='D', key='y')])

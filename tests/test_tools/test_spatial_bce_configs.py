@@ -119,12 +119,12 @@ def test_semantic_and_irn_thresholds_of_the_configs(config, threshold, isl, fsl)
     bg = cfg.pseudo_label_cfg.get('bg_threshold', cfg.model.test_cfg.bg_threshold)
     assert bg == pytest.approx(threshold) and cfg.model.test_cfg.bg_threshold == bg
     assert tuple(cfg.pseudo_label_cfg.ir_labels) == (0.60, 0.25)
-    head = cfg.model.decode_head
-    assert bool(head.get('loss_isl')) == isl and bool(head.get('loss_fsl')) == fsl
+    add_on = cfg.model.decode_head.get('add_on') or {}
+    assert bool(add_on.get('isl')) == isl and bool(add_on.get('fsl')) == fsl
     if isl:
-        assert head.loss_isl.loss_weight == 0.2 and head.loss_isl.posterior == 'binomial'
+        assert add_on.isl.lam == 0.2 and add_on.isl.posterior == 'binomial'
     if fsl:
-        assert head.loss_fsl.loss_weight == 1.0 and head.loss_fsl.gating == 'max_norm'
+        assert add_on.fsl.weight == 1.0 and add_on.fsl.gating == 'max_norm'
 
 
 def ddp_twin_options(root):

@@ -17,21 +17,17 @@ test_pipeline = [
     dict(type='LoadAnnotations'),
     dict(type='PackWSSSInputs'),
 ]
+# the images of a split: the masks are listed only so that pseudo-labels of these images can be
+# scored; the training pipeline never loads them
+_split = dict(type=dataset_type, data_root=data_root, metainfo=metainfo,
+              data_prefix=dict(img_path='JPEGImages', seg_map_path='SegmentationClass'),
+              cls_label_file='cls_labels.json')
 train_dataloader = dict(
     batch_size=8,
     num_workers=2,
     persistent_workers=True,
     sampler=dict(type='InfiniteSampler', shuffle=True),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        metainfo=metainfo,
-        # masks are listed only so that pseudo-labels of these images can be scored; the
-        # training pipeline never loads them
-        data_prefix=dict(img_path='JPEGImages', seg_map_path='SegmentationClass'),
-        ann_file='ImageSets/Segmentation/train.txt',
-        cls_label_file='cls_labels.json',
-        pipeline=train_pipeline))
+    dataset=dict(_split, ann_file='ImageSets/Segmentation/train.txt', pipeline=train_pipeline))
 # Pseudo-labels are scored on the training images (WSSS convention: their masks are never used
 # for training); the `val` split is for the segmentor trained on the pseudo-labels.
 val_dataloader = dict(
@@ -39,14 +35,7 @@ val_dataloader = dict(
     num_workers=2,
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        metainfo=metainfo,
-        data_prefix=dict(img_path='JPEGImages', seg_map_path='SegmentationClass'),
-        ann_file='ImageSets/Segmentation/train.txt',
-        cls_label_file='cls_labels.json',
-        pipeline=test_pipeline))
+    dataset=dict(_split, ann_file='ImageSets/Segmentation/train.txt', pipeline=test_pipeline))
 test_dataloader = val_dataloader
 val_evaluator = [dict(type='IoUMetric', iou_metrics=['mIoU']), dict(type='BoundaryFMetric')]
 test_evaluator = val_evaluator

@@ -4,12 +4,11 @@
 # dataset at it); validation and test keep the real masks.
 _base_ = './synthetic_voc.py'
 pseudo_label_dir = 'work_dirs/demo_synthetic/pseudo_labels/crf_a1'
+# the base's augmentation, with the masks loaded and packed as the segmentation targets
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    _base_.train_pipeline[0],
     dict(type='LoadAnnotations'),
-    dict(type='RandomResize', scale=(128, 128), ratio_range=(0.8, 1.2), keep_ratio=True),
-    dict(type='RandomCrop', crop_size=(112, 112)),
-    dict(type='RandomFlip', prob=0.5),
+    *_base_.train_pipeline[1:-1],
     dict(type='PackSegInputs'),
 ]
 train_dataloader = dict(

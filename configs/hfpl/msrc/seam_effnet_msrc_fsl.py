@@ -2,8 +2,6 @@
 # 160 crop, stride 8 as SEAM's), min-max gating r with the background channel (eq. 4), mu 2.5,
 # sigma 5, weight 1, as configs/hfpl/seam_voc.py.
 _base_ = '../../seam/seam_effnet_msrc.py'
-model = dict(
-    decode_head=dict(
-        loss_fsl=dict(type='FeatureSimilarityLoss', mu=2.5, sigma=5.0, gating='max_norm',
-                      subtract_min=True, with_background=True, loss_weight=1.0)))
+model = dict(decode_head=dict(add_on=dict(
+    fsl=dict(weight=1.0, mu=2.5, sigma=5.0, gating='max_norm', subtract_min=True))))
 pseudo_label_cfg = dict(crf_alphas=(1, 24))

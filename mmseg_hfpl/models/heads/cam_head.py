@@ -8,6 +8,8 @@ from mmseg.registry import MODELS
 from mmseg.utils import ConfigType, SampleList
 from torch import Tensor
 
+from .add_on import AddOnMixin
+
 
 def stack_image_labels(batch_data_samples: SampleList, num_fg: int) -> Tensor:
     """(B, num_fg) multi-hot labels from the ``gt_img_label`` field of the data samples."""
@@ -33,7 +35,7 @@ def image_level_accuracy(fg_scores: Tensor, label: Tensor) -> Tensor:
 
 
 @MODELS.register_module()
-class CAMHead(BaseDecodeHead):
+class CAMHead(AddOnMixin, BaseDecodeHead):
     """Class activation map head: optional 3x3 convolutions and a 1x1 classifier that turns
     backbone features into class score maps ``s_c`` (the CAMs; eq. 2 with the classifier as a
     convolution), trained from image-level labels only.
@@ -43,16 +45,21 @@ class CAMHead(BaseDecodeHead):
     background score map when ``background_channel`` (SEAM's 21-channel ``fc8``), which the
     classification losses ignore and the multinomial posterior (eq. 5) uses.
 
-    Every entry of ``loss_decode`` is called as ``loss(cls_score, label, image=..., bg_score=...)``
-    with the foreground scores (B, C-1, h, w), the multi-hot labels (B, C-1), the de-normalised
-    RGB input in [0, 1] and the background scores (or None), e.g. ``GAPMultiLabelLoss``,
-    ``ImportanceSamplingLoss`` and ``FeatureSimilarityLoss``.
+    ``loss_decode`` (default ``GAPMultiLabelLoss``) is the image-level classification loss,
+    called as ``loss(cls_score, label)`` with the foreground scores (B, C-1, h, w) and the
+    multi-hot labels (B, C-1) (a list: the sum of the entries under their names).
+
+    The hfpl add-on (``add_on=dict(isl=..., fsl=...)``, :mod:`.add_on`) sees the classifier's
+    foreground logits (B, C-1, h, w) at the feature resolution, the background map (with
+    ``background_channel``) as ``bg_score``, and the RGB input; ``loss_decode`` is scaled by
+    ``1 - lam`` (eq. 16).
 
     Args:
         num_convs (int): 3x3 conv layers before the classifier. Default: 0 (then
             ``channels`` must equal the input channels).
         background_channel (bool): predict a background score map too. Default: False.
         cls_bias (bool): bias in the 1x1 classifier (the baselines use none). Default: False.
+        add_on (dict, optional): the hfpl add-on (:class:`~.add_on.AddOn`). Default: None.
         **kwargs: :class:`BaseDecodeHead` arguments (``in_channels``, ``channels``,
             ``num_classes``, ``in_index``, ``dropout_ratio``, ``norm_cfg``, ``loss_decode``...).
     """
@@ -62,6 +69,7 @@ class CAMHead(BaseDecodeHead):
                  background_channel: bool = False,
                  cls_bias: bool = False,
                  loss_decode: ConfigType = dict(type='GAPMultiLabelLoss'),
+                 add_on: Optional[ConfigType] = None,
                  **kwargs) -> None:
         kwargs.setdefault('dropout_ratio', 0.0)
         super().__init__(loss_decode=loss_decode, **kwargs)
@@ -82,6 +90,7 @@ class CAMHead(BaseDecodeHead):
                                   bias=cls_bias)
         if not isinstance(self.loss_decode, nn.ModuleList):
             self.loss_decode = nn.ModuleList([self.loss_decode])
+        self.init_add_on(add_on)
 
     def classifier_in_channels(self) -> int:
         """Width of the features the classifier reads without extra convolutions."""
@@ -107,12 +116,18 @@ class CAMHead(BaseDecodeHead):
                      images: Optional[Tensor] = None) -> Dict[str, Tensor]:
         fg, bg = self.split_scores(seg_logits)
         label = stack_image_labels(batch_data_samples, self.num_fg).to(fg.device)
+        losses = self.classification_losses(fg, label)
+        losses = self.add_on_losses(losses, list(losses), fg, label, images, bg)
+        losses['acc_cls'] = image_level_accuracy(fg, label)
+        return losses
+
+    def classification_losses(self, cls_score: Tensor, label: Tensor) -> Dict[str, Tensor]:
+        """The ``loss_decode`` terms of the class scores, summed per log name."""
         losses = {}
         for loss_module in self.loss_decode:
-            value = loss_module(fg, label, image=images, bg_score=bg)
+            value = loss_module(cls_score, label)
             name = loss_module.loss_name
             losses[name] = losses[name] + value if name in losses else value
-        losses['acc_cls'] = image_level_accuracy(fg, label)
         return losses
 
     def predict(self, inputs: List[Tensor], batch_img_metas: List[dict],

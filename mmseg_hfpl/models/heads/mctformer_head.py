@@ -27,10 +27,13 @@ class MCTformerHead(CAMHead):
 
     Inputs: ``(patch_map, cls_tokens, attentions)`` of :class:`MCTViT` (``in_index=0``).
 
-    Losses (names as logged): every ``loss_decode`` entry on the patch CAM, called as
-    :class:`CAMHead` does (``GAPMultiLabelLoss`` = the official ``pat_loss``; the hfpl add-on
-    lists ``ImportanceSamplingLoss`` and ``FeatureSimilarityLoss`` here too), and
-    ``loss_cls_token`` on the class-token logits (the official ``cls_loss``).
+    Losses (names as logged): ``loss_decode`` on the patch CAM, called as :class:`CAMHead` does
+    (``GAPMultiLabelLoss`` = the official ``pat_loss``), and ``loss_cls_token`` on the
+    class-token logits (the official ``cls_loss``).
+
+    The hfpl ``add_on`` sees the patch CAM logits (B, C-1, h, w) on the patch grid (14 x 14 at
+    224; FSL's ``upsample_factor`` 4 in the paper), no background map, and the RGB input; eq.
+    16 scales the patch GAP loss only, the class-token loss stays as it is.
 
     Args:
         loss_cls_token (dict): loss of the class-token logits, given as (B, C-1, 1, 1) maps.

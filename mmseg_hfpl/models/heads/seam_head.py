@@ -10,6 +10,7 @@ from mmseg.utils import ConfigType, SampleList
 from torch import Tensor
 
 from ...losses.functional import max_norm, with_background_channel
+from .add_on import AddOnMixin
 from .cam_head import image_level_accuracy, stack_image_labels
 
 
@@ -38,7 +39,7 @@ def seam_pcm_input(logits: Tensor) -> Tensor:
 
 
 @MODELS.register_module()
-class SEAMHead(BaseDecodeHead):
+class SEAMHead(AddOnMixin, BaseDecodeHead):
     """SEAM (Wang et al., CVPR 2020) on a ResNet-38: channel dropout and a bias-free 1x1 ``fc8``
     predicting background + foreground score maps (the hfpl ``logits``), and the PCM, which
     refines the detached CAM with the affinities of ``f9([image, f8_3(conv4), f8_4(conv5)])``
@@ -49,17 +50,20 @@ class SEAMHead(BaseDecodeHead):
     Losses, as the official training loop combines them (names as logged):
 
     - ``loss_gap``: ``loss_decode`` (GAP BCE) on the CAMs up-sampled to the input of each branch,
-      averaged over the two branches; with ``loss_isl`` the full-scale branch's term is
-      ``(1 - lambda) * GAP + lambda * ISL`` (eq. 16, ``lambda`` = ``loss_isl.loss_weight``) and the
-      ISL half is logged as ``loss_isl``;
+      averaged over the two branches;
     - ``loss_rvmin``: adaptive min-pooling of the refined CAMs, averaged over the branches;
     - ``loss_er``, ``loss_ecr``: equivariant (cross) regularisation between the branches;
-    - ``loss_fsl`` (optional): the feature similarity loss on the full-scale ``fc8`` logits.
+
+    The hfpl ``add_on`` (as ``hfpl/train_cam_voc.py`` adds it) sees the full-scale branch's raw
+    ``fc8`` logits at the CAM resolution (stride 8): the foreground maps (B, C-1, h, w), the
+    background map as ``bg_score`` and the full-scale RGB input. Eq. 16 mixes ISL into that
+    branch's GAP term, ``(1 - lambda) * GAP_1 + lambda * ISL``, inside the mean over the two
+    branches, so ``loss_isl`` is logged as ``lambda * ISL / 2``; ``loss_fsl`` is FSL on the same
+    logits.
 
     Args:
         pcm_channels (tuple): widths of f8_3, f8_4 and f9. Default: (64, 128, 192).
-        loss_isl, loss_fsl (dict, optional): the add-on (ISL on the raw full-scale logits, FSL
-            on their max-normalised form with the background channel, eq. 4).
+        add_on (dict, optional): the hfpl add-on (:class:`~.add_on.AddOn`).
         loss_er, loss_ecr, loss_rvmin (dict): SEAM's self-supervised losses.
         **kwargs: :class:`BaseDecodeHead` arguments; ``num_classes`` counts the background.
     """
@@ -67,8 +71,7 @@ class SEAMHead(BaseDecodeHead):
     def __init__(self,
                  pcm_channels: Sequence[int] = (64, 128, 192),
                  loss_decode: ConfigType = dict(type='GAPMultiLabelLoss'),
-                 loss_isl: Optional[ConfigType] = None,
-                 loss_fsl: Optional[ConfigType] = None,
+                 add_on: Optional[ConfigType] = None,
                  loss_er: ConfigType = dict(type='EquivariantRegularizationLoss'),
                  loss_ecr: ConfigType = dict(type='EquivariantCrossRegularizationLoss'),
                  loss_rvmin: ConfigType = dict(type='AdaptiveMinPoolingLoss'),
@@ -87,8 +90,7 @@ class SEAMHead(BaseDecodeHead):
         self.f8_3 = nn.Conv2d(self.in_channels[0], pcm_channels[0], 1, bias=False)
         self.f8_4 = nn.Conv2d(self.in_channels[1], pcm_channels[1], 1, bias=False)
         self.f9 = nn.Conv2d(pcm_channels[2] + 3, pcm_channels[2], 1, bias=False)
-        self.loss_isl = MODELS.build(loss_isl) if loss_isl else None
-        self.loss_fsl = MODELS.build(loss_fsl) if loss_fsl else None
+        self.init_add_on(add_on)
         self.loss_er = MODELS.build(loss_er)
         self.loss_ecr = MODELS.build(loss_ecr)
         self.loss_rvmin = MODELS.build(loss_rvmin)
@@ -141,11 +143,13 @@ class SEAMHead(BaseDecodeHead):
         losses = {}
         gap1 = self.loss_decode(cam1[:, 1:], label)
         gap2 = self.loss_decode(cam2[:, 1:], label)
-        if self.loss_isl is not None:  # eq. 16 on the full-scale branch
-            lam = float(self.loss_isl.loss_weight)
-            isl = self.loss_isl(logits1[:, 1:], label, bg_score=logits1[:, :1])
-            losses[self.loss_isl.loss_name] = isl / 2
-            gap1 = (1.0 - lam) * gap1
+        add_on = {} if self.add_on is None else self.add_on(
+            logits1[:, 1:], label, image=rgb1, bg_score=logits1[:, :1])
+        if self.add_on is not None and self.add_on.isl is not None:
+            # eq. 16 on the full-scale branch, inside the mean over the branches
+            isl_name = self.add_on.isl.loss_name
+            losses[isl_name] = add_on.pop(isl_name) / 2
+            gap1 = self.add_on_cls_weight * gap1
         losses[self.loss_decode.loss_name] = (gap1 + gap2) / 2
         losses[self.loss_rvmin.loss_name] = (self.loss_rvmin((rv1 * full)[:, 1:]) +
                                              self.loss_rvmin((rv2 * full)[:, 1:])) / 2
@@ -157,10 +161,6 @@ class SEAMHead(BaseDecodeHead):
         losses[self.loss_er.loss_name] = self.loss_er(n1, n2)
         losses[self.loss_ecr.loss_name] = self.loss_ecr(with_background_channel(n1[:, 1:]), r1,
                                                         with_background_channel(n2[:, 1:]), r2)
-        if self.loss_fsl is not None:
-            if rgb1 is None:
-                raise ValueError('the feature similarity loss needs the RGB input (rgb1)')
-            losses[self.loss_fsl.loss_name] = self.loss_fsl(
-                logits1[:, 1:], label, image=rgb1, bg_score=logits1[:, :1])
+        losses.update(add_on)  # FSL
         losses['acc_cls'] = image_level_accuracy(cam1[:, 1:], label)  # full-scale branch
         return losses

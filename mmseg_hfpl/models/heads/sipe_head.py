@@ -75,7 +75,9 @@ class SIPEHead(CAMHead):
     - side convolutions (1x1, no bias) on the detached stage outputs -> hierarchical features
       ``hie`` at the stride of the third stage;
     - the classifier (1x1, no bias) on the last stage -> CAM logits ``s``; ``loss_decode``
-      (GAP soft-margin, and the hfpl ISL / FSL) acts on them as in :class:`CAMHead`;
+      (GAP soft-margin) acts on them as in :class:`CAMHead`, and so does the hfpl ``add_on``:
+      it sees these logits (B, C-1, h, w) at the last stage's stride (16; FSL's
+      ``upsample_factor`` 2 in the paper), no background map, and the RGB input;
     - ``norm_cam`` = [1 - max_c r_c, r_c] with ``r`` the max-normalised CAM (eq. 4), times the
       valid-region mask and the labels (background always on);
     - seeds from ``norm_cam`` and the last-stage features (training) or ``hie`` (inference,
@@ -146,11 +148,8 @@ class SIPEHead(CAMHead):
         label = stack_image_labels(batch_data_samples, self.num_fg).to(cam.device)
         keep = self.keep_mask(label, batch_data_samples, out['hie'].shape[2:], images)
         maps = self.is_cam(out, keep, training=True)
-        losses = {}
-        for loss_module in self.loss_decode:
-            value = loss_module(cam, label, image=images, bg_score=None)
-            name = loss_module.loss_name
-            losses[name] = losses[name] + value if name in losses else value
+        losses = self.classification_losses(cam, label)
+        losses = self.add_on_losses(losses, list(losses), cam, label, images)
         losses[self.loss_gsc.loss_name] = self.loss_gsc(maps['norm_cam'], maps['is_cam'])
         losses['acc_cls'] = image_level_accuracy(cam, label)
         return losses

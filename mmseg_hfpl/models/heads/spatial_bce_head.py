@@ -17,6 +17,7 @@ from mmseg.utils import ConfigType, SampleList
 from torch import Tensor
 from torch.optim.optimizer import register_optimizer_step_pre_hook
 
+from .add_on import AddOnMixin
 from .cam_head import stack_image_labels
 
 
@@ -113,7 +114,7 @@ def _skip_threshold_update(head_ref: 'weakref.ref', optimizer, args, kwargs) -> 
 
 
 @MODELS.register_module()
-class SpatialBCEHead(BaseDecodeHead):
+class SpatialBCEHead(AddOnMixin, BaseDecodeHead):
     """Spatial-BCE on ResNet-38's ``conv6`` (4096 ch, already ReLU-ed): a bias-free 1x1
     ``mask_layer_downsample`` to ``channels`` (128), one bias-free 1x1 head per foreground class
     (``fc_list``) scaled by a learnable per-class temperature ``exp(temperature)`` (init
@@ -128,14 +129,15 @@ class SpatialBCEHead(BaseDecodeHead):
     epochs; 0 outside a runner), so epoch- and iteration-based loops both work. ``fg_prior``
     configures :class:`ForegroundPrior`. The log shows ``threshold_phase`` (0 or 1).
 
-    The hfpl add-on (optional ``loss_isl`` / ``loss_fsl``, on the temperature-scaled logits the
-    spatial BCE and KL train) follows eq. 16 (hfpl Sec. 4.2): the classification loss becomes
-    ``(1 - lambda) L_cls + lambda L_isl`` with ``lambda = loss_isl.loss_weight``. Spatial-BCE
+    The hfpl ``add_on`` sees the temperature-scaled logits (B, C-1, h, w) the spatial BCE and
+    KL train, at ``conv6``'s stride (8), no background map, and the RGB input. It follows eq. 16
+    (hfpl Sec. 4.2): the classification loss becomes ``(1 - lambda) L_cls + lambda L_isl``
+    with ``lambda = add_on.isl.lam``. Spatial-BCE
     has no GAP term: its classification loss is the network iterations' spatial BCE (the BCE
     of every pixel of the labelled classes around the foreground-ratio threshold plus
     ``-log(1 - p)`` of the absent ones, which replaces the image-level BCE), so ``loss_sbce``
     is scaled by ``1 - lambda`` and ``loss_isl`` = ``lambda`` ISL is added, in the network
-    iterations. FSL (weight ``loss_fsl.loss_weight``) is added there too. In the threshold
+    iterations. FSL (weight ``add_on.fsl.weight``) is added there too. In the threshold
     iterations the objective stays the official one (threshold loss + KL): the add-on trains
     the network's CAMs, and these iterations exist to fit the threshold head to fixed scores
     (the official code detaches them); ``loss_isl`` / ``loss_fsl`` are logged as 0 there.
@@ -155,8 +157,7 @@ class SpatialBCEHead(BaseDecodeHead):
         init_temperature (float): initial ``log`` temperature. Default: ``log(10)``.
         loss_decode (dict): :class:`SpatialBCELoss`.
         loss_kl (dict): :class:`ForegroundRatioKLLoss`.
-        loss_isl, loss_fsl (dict, optional): the hfpl add-on (see above; ISL's ``loss_weight``
-            is eq. 16's ``lambda``).
+        add_on (dict, optional): the hfpl add-on (see above, :class:`~.add_on.AddOn`).
         **kwargs: :class:`BaseDecodeHead` arguments; ``channels`` is the mask layer's width and
             ``num_classes`` counts the background.
     """
@@ -168,8 +169,7 @@ class SpatialBCEHead(BaseDecodeHead):
                  init_temperature: float = math.log(10.0),
                  loss_decode: ConfigType = dict(type='SpatialBCELoss'),
                  loss_kl: ConfigType = dict(type='ForegroundRatioKLLoss'),
-                 loss_isl: Optional[ConfigType] = None,
-                 loss_fsl: Optional[ConfigType] = None,
+                 add_on: Optional[ConfigType] = None,
                  **kwargs) -> None:
         kwargs.setdefault('dropout_ratio', 0.0)
         super().__init__(loss_decode=loss_decode, **kwargs)
@@ -185,8 +185,7 @@ class SpatialBCEHead(BaseDecodeHead):
         self.temperature = nn.Parameter(torch.full((self.num_fg, ), float(init_temperature)))
         self.threshold = nn.Conv2d(self.in_channels, self.num_fg, 1, bias=False)
         self.loss_kl = MODELS.build(loss_kl)
-        self.loss_isl = MODELS.build(loss_isl) if loss_isl else None
-        self.loss_fsl = MODELS.build(loss_fsl) if loss_fsl else None
+        self.init_add_on(add_on)
         self._threshold_unused = False  # set by a network iteration, read by the step hook
         handle = register_optimizer_step_pre_hook(
             functools.partial(_skip_threshold_update, weakref.ref(self)))
@@ -231,20 +230,14 @@ class SpatialBCEHead(BaseDecodeHead):
         self._threshold_unused = not phase
         if not phase:  # unused threshold head: weight 0 for DDP, its update skipped (see above)
             loss_sbce = loss_sbce + 0.0 * out['threshold'].float().mean()
-        losses = {}
-        if self.loss_isl is not None:  # hfpl add-on, eq. 16: (1 - lambda) L_sbce + lambda L_isl
-            if phase:
-                losses[self.loss_isl.loss_name] = logits.new_zeros(())
-            else:
-                loss_sbce = (1.0 - float(self.loss_isl.loss_weight)) * loss_sbce
-                losses[self.loss_isl.loss_name] = self.loss_isl(logits, label)  # lambda * ISL
-        if self.loss_fsl is not None:  # hfpl add-on: eqs. 9-13 on r (eq. 4) of the logits
-            losses[self.loss_fsl.loss_name] = logits.new_zeros(()) if phase else \
-                self.loss_fsl(logits, label, image=images)
         losses = {
             self.loss_decode.loss_name: loss_sbce,
             self.loss_kl.loss_name: self.loss_kl(logits, label, fg_ratio),
-            **losses,
         }
+        if phase:  # the official threshold iteration: the add-on off, logged as 0
+            losses.update(self.add_on_zeros(logits))
+        else:  # eq. 16: (1 - lambda) L_sbce + lambda L_isl, and FSL
+            losses = self.add_on_losses(losses, [self.loss_decode.loss_name], logits, label,
+                                        images)
         losses['threshold_phase'] = logits.new_tensor(float(phase))
         return losses

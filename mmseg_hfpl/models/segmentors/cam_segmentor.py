@@ -9,6 +9,7 @@ from mmseg.utils import OptSampleList, SampleList
 from torch import Tensor
 
 from ...losses.functional import max_norm
+from ..heads.add_on import rgb_inputs
 from ..heads.cam_head import stack_image_labels
 
 
@@ -19,7 +20,7 @@ class CAMSegmentor(EncoderDecoder):
 
     ``loss`` passes the image-level labels (``gt_img_label``) and the network input,
     de-normalised with the data preprocessor's mean/std to RGB in [0, 1], to the CAM head, so
-    image-aware losses such as :class:`FeatureSimilarityLoss` can use it.
+    the add-on's FSL can use it.
 
     ``predict`` returns, per image at its original size, ``seg_logits`` = [background score,
     max-normalised CAMs ``r_c`` (eq. 4)] with the classes absent from the image's labels set to 0,
@@ -44,11 +45,9 @@ class CAMSegmentor(EncoderDecoder):
                              f'{self.label_source!r}')
 
     def rgb_inputs(self, inputs: Tensor) -> Tensor:
-        """The network input de-normalised to RGB (or BGR, as fed) in [0, 1]."""
-        pre = self.data_preprocessor
-        if getattr(pre, '_enable_normalize', False):
-            inputs = inputs * pre.std + pre.mean
-        return (inputs / 255.0).clamp(0.0, 1.0)
+        """The network input de-normalised to RGB (or BGR, as fed) in [0, 1]
+        (:func:`~mmseg_hfpl.models.heads.add_on.rgb_inputs`)."""
+        return rgb_inputs(inputs, self.data_preprocessor)
 
     def loss(self, inputs: Tensor, data_samples: SampleList) -> Dict[str, Tensor]:
         x = self.extract_feat(inputs)

@@ -56,7 +56,7 @@ def min_max_normalise(cams: Tensor, eps: float = 1e-8) -> Tensor:
 @MODELS.register_module()
 class MCTformerSegmentor(CAMSegmentor):
     """MCTformer-V2 on :class:`~mmseg_hfpl.models.MCTViT` + :class:`MCTformerHead`, with the
-    optional hfpl add-on in the head's ``loss_decode``.
+    optional hfpl add-on (the head's ``add_on``).
 
     Training is :class:`CAMSegmentor`'s (the head adds the class-token loss). ``cam_scores``
     (``predict``, ``tools/test.py``, ``tools/make_pseudo_labels.py``) is the official V2
