@@ -17,7 +17,9 @@ without the seed) and its seed. A run found in ``results.csv`` under that key, o
 ``metrics.json`` in its work directory, is not trained again, so a study whose results directory
 is committed continues on a fresh machine where it stopped; two experiments that resolve to the
 same config (a sweep point equal to another study row) share their runs; ``reuse_results =
-['docs/results/<other study>']`` in a study also takes the runs recorded by other studies.
+['docs/results/<other study>']`` in a study also takes the runs recorded by other studies, and
+their pseudo-label rows of the protocols named as this study's (a protocol name must then mean
+the same ``args`` in both studies).
 
 ``pseudo_labels = [dict(name=..., seeds=[0], args=[...]), ...]`` in the study also runs
 ``tools/make_pseudo_labels.py`` (with ``args``) on the final checkpoint of those seeds, once per
@@ -89,10 +91,13 @@ def previous_runs(results: str) -> dict:
 
 
 def previous_pseudo_labels(results: str) -> dict:
-    """``{(key, seed, protocol): [rows]}`` of ``pseudo_labels.csv``."""
-    out = {}
+    """``{(key, seed, protocol): [rows]}`` of ``pseudo_labels.csv``; experiments that share a
+    key (the same resolved config) are listed under each name there, so one name's rows."""
+    out, names = {}, {}
     for row in read_csv(osp.join(results, 'pseudo_labels.csv')):
-        out.setdefault((row['key'], int(row['seed']), row['protocol']), []).append(row)
+        key = (row['key'], int(row['seed']), row['protocol'])
+        if names.setdefault(key, row['experiment']) == row['experiment']:
+            out.setdefault(key, []).append(row)
     return out
 
 
@@ -163,6 +168,7 @@ def run_tool(cmd: list, log: str, threads: int, what: str) -> str:
     """Run ``cmd`` with ``threads`` OpenMP / MKL threads, keep its output in ``log``."""
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
     res = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=env)
+    os.makedirs(osp.dirname(log) or '.', exist_ok=True)  # a tool that failed early made none
     with open(log, 'w') as f:
         f.write(res.stdout + res.stderr)
     if res.returncode != 0:
@@ -363,8 +369,11 @@ def main():
         for old, new in rekey(results, experiments).items():
             print(f'[rekey] {old} -> {new}', flush=True)
     runs, pls = previous_runs(results), previous_pseudo_labels(results)
+    names = {p['name'] for p in protocols}
     for other in study.get('reuse_results', []):
         runs = {**previous_runs(osp.join(ROOT, other)), **runs}
+        pls = {**{k: v for k, v in previous_pseudo_labels(osp.join(ROOT, other)).items()
+                  if k[2] in names}, **pls}
     command = 'python tools/run_experiments.py ' + ' '.join(sys.argv[1:])
     threads = max(1, (os.cpu_count() or 1) // args.workers)
     lock = threading.Lock()

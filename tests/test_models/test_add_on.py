@@ -46,7 +46,7 @@ def test_every_head_takes_the_same_add_on_keys(head):
 
 @pytest.mark.parametrize('head', sorted(HEADS))
 def test_the_old_per_head_keys_are_gone(head):
-    with pytest.raises(TypeError, match='loss_isl'):
+    with pytest.raises(TypeError, match=r"\['loss_isl'\] are no longer head keys.*add_on"):
         MODELS.build(dict(type=head, loss_isl=dict(type='ImportanceSamplingLoss'),
                           **HEADS[head]))
     with pytest.raises(KeyError, match="unknown key.*'loss_weight'"):

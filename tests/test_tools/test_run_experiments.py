@@ -64,12 +64,33 @@ def test_runner_tables_plots_resume_and_determinism(synthetic_root, tmp_path):
     # a rerun reuses the finished runs and rebuilds the same table
     assert '[run]' not in run('--out', str(out))
     assert (out / 'results.md').read_text().splitlines()[2:] == table.splitlines()[2:]
+    # ... and the same pseudo-label rows (those of a shared key not doubled on reading back)
+    assert list(csv.DictReader(open(out / 'pseudo_labels.csv'))) == pls
     # on a fresh machine only the results directory survives: nothing is trained again
     results = tmp_path / 'committed'
     shutil.copytree(out, results, ignore=shutil.ignore_patterns('lambda*', 'default'))
     resumed = run('--out', str(tmp_path / 'fresh'), '--results', str(results))
     assert '[run]' not in resumed and '[pseudo-labels]' not in resumed
     assert (results / 'results.md').read_text().splitlines()[2:] == table.splitlines()[2:]
+    # another study whose point equals a recorded run takes its result and its pseudo-labels
+    # (same protocol name) from reuse_results: nothing is trained or labelled again
+    sweep = tmp_path / 'sweep.py'
+    sweep.write_text(
+        'seeds = [0]\n'
+        f'reuse_results = [{str(results)!r}]\n'
+        f"experiments = [dict(name='lambda 0.2 again', config='tests/data/tiny_cam.py', "
+        f"cfg_options={data!r})]\n"
+        "pseudo_labels = [dict(name='single scale', seeds=[0], args=['--scales', '1.0', "
+        "'--no-flip'])]\n")
+    res = subprocess.run([sys.executable, 'tools/run_experiments.py', str(sweep), '--out',
+                          str(tmp_path / 'sweep_out')], cwd=ROOT, capture_output=True,
+                         text=True, timeout=900)
+    assert res.returncode == 0, (res.stdout + res.stderr)[-3000:]
+    assert '[run]' not in res.stdout and '[pseudo-labels]' not in res.stdout
+    reused = list(csv.DictReader(open(tmp_path / 'sweep_out' / 'pseudo_labels.csv')))
+    orig = [r for r in pls if r['experiment'] == 'lambda 0.2']
+    assert [(r['variant'], r['J']) for r in reused] == [(r['variant'], r['J']) for r in orig]
+    assert {r['experiment'] for r in reused} == {'lambda 0.2 again'}
     # the same seed from scratch gives the same numbers (CPU determinism)
     again = tmp_path / 'again'
     run('--out', str(again), '--seeds', '0')

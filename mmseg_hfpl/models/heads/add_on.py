@@ -106,6 +106,17 @@ class AddOnMixin:
 
     add_on: Optional[AddOn]
 
+    @classmethod
+    def reject_old_add_on_keys(cls, kwargs: dict) -> None:
+        """A clear error for the per-head keys that ``add_on`` replaced (configs, or configs
+        dumped into work directories, written before it)."""
+        old = sorted(k for k in ('loss_isl', 'loss_fsl') if k in kwargs)
+        if old:
+            raise TypeError(f'{cls.__name__}: {old} are no longer head keys; the add-on is '
+                            "add_on=dict(isl=dict(lam=<loss_isl's loss_weight>, num_samples, "
+                            "posterior), fsl=dict(weight=<loss_fsl's loss_weight>, mu, sigma, "
+                            'gating, ...)) (README: Usage)')
+
     def init_add_on(self, add_on: Optional[dict]) -> None:
         if add_on is not None and not isinstance(add_on, dict):
             raise TypeError(f'add_on must be a dict(isl=..., fsl=...), got {type(add_on)}')

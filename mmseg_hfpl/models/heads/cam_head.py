@@ -71,6 +71,7 @@ class CAMHead(AddOnMixin, BaseDecodeHead):
                  loss_decode: ConfigType = dict(type='GAPMultiLabelLoss'),
                  add_on: Optional[ConfigType] = None,
                  **kwargs) -> None:
+        self.reject_old_add_on_keys(kwargs)
         kwargs.setdefault('dropout_ratio', 0.0)
         super().__init__(loss_decode=loss_decode, **kwargs)
         if self.num_classes < 2:

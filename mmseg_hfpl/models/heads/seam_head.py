@@ -76,6 +76,7 @@ class SEAMHead(AddOnMixin, BaseDecodeHead):
                  loss_ecr: ConfigType = dict(type='EquivariantCrossRegularizationLoss'),
                  loss_rvmin: ConfigType = dict(type='AdaptiveMinPoolingLoss'),
                  **kwargs) -> None:
+        self.reject_old_add_on_keys(kwargs)
         kwargs.setdefault('dropout_ratio', 0.5)
         kwargs.setdefault('input_transform', 'multiple_select')
         super().__init__(loss_decode=loss_decode, **kwargs)

@@ -171,6 +171,7 @@ class SpatialBCEHead(AddOnMixin, BaseDecodeHead):
                  loss_kl: ConfigType = dict(type='ForegroundRatioKLLoss'),
                  add_on: Optional[ConfigType] = None,
                  **kwargs) -> None:
+        self.reject_old_add_on_keys(kwargs)
         kwargs.setdefault('dropout_ratio', 0.0)
         super().__init__(loss_decode=loss_decode, **kwargs)
         if not 0 < network_iters <= cycle:
