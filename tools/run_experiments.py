@@ -9,8 +9,9 @@ trains with ``tools/train.py`` and ``randomness.seed=<seed>`` into ``<out>/<name
 (checkpoints and logs stay there). The results go to ``--results`` (default: the study's
 ``results_dir``, else ``<out>``): ``results.csv`` (every finished run, and the mean +- sample std
 over the seeds finished so far), ``results.md``, for experiments with a numeric ``x`` and a
-``group`` a line plot ``<group>.png``, and bars of the others in ``summary.png``. The files are
-rewritten after every finished run, so a study that is stopped keeps what it finished.
+``group`` a line plot ``<group>.png``, and bars of the others in ``summary.png``. The tables
+are rewritten after every finished run, so a study that is stopped keeps what it finished; the
+plots are drawn when the study ends (running it again once it is complete only redraws).
 
 Resuming: a run is identified by the hash of its resolved config (with the ``cfg_options``,
 without the seed) and its seed. A run found in ``results.csv`` under that key, or with a
@@ -25,8 +26,10 @@ the same ``args`` in both studies).
 ``tools/make_pseudo_labels.py`` (with ``args``) on the final checkpoint of those seeds, once per
 protocol, and keeps its ``metrics.json`` entries (the fixed-threshold J / F, the sweep-best J and
 its threshold, F at 0.25, the CRF variants) in ``pseudo_labels.csv`` (every run) and
-``pseudo_labels.md`` (mean +- std over the seeds of each experiment, protocol and entry); a run
-whose pseudo-labels are missing there and whose checkpoint is gone is trained again for them.
+``pseudo_labels.md`` (mean +- std over the seeds of each experiment, protocol and entry), for
+each sweep ``group`` and protocol a plot ``<group>_<protocol>.png`` of the sweep-best J and the
+F at background 0.25 against ``x``; a run whose pseudo-labels are missing there and whose
+checkpoint is gone is trained again for them.
 
 ``--rekey`` first gives the recorded runs the keys of the current configs, matched by experiment
 name, for a change in how the configs are written that trains exactly the same (for example
@@ -246,16 +249,23 @@ def write_tables(rows, seeds, out: str, command: str) -> str:
     return table
 
 
-def write_pseudo_label_tables(experiments, seeds, pls: dict, out: str, command: str) -> None:
-    """``pseudo_labels.csv`` (every run) and ``pseudo_labels.md``: per protocol, experiment and
-    ``metrics.json`` entry, J / F / J&F (and the threshold) as mean +- std over the seeds."""
-    fields = ['experiment', 'key', 'seed', 'protocol', 'variant', 'threshold', *METRICS, 'how']
+def pseudo_label_records(experiments, seeds, pls: dict) -> list:
+    """The pseudo-label rows of ``experiments`` at ``seeds``, each with its experiment's name,
+    key, seed and protocol."""
     records = []
     for exp in experiments:
         for (key, seed, protocol), rows in sorted(pls.items()):
             if key == exp['key'] and seed in seeds:
                 records += [dict(row, experiment=exp['name'], key=key, seed=seed,
                                  protocol=protocol) for row in rows]
+    return records
+
+
+def write_pseudo_label_tables(experiments, seeds, pls: dict, out: str, command: str) -> None:
+    """``pseudo_labels.csv`` (every run) and ``pseudo_labels.md``: per protocol, experiment and
+    ``metrics.json`` entry, J / F / J&F (and the threshold) as mean +- std over the seeds."""
+    fields = ['experiment', 'key', 'seed', 'protocol', 'variant', 'threshold', *METRICS, 'how']
+    records = pseudo_label_records(experiments, seeds, pls)
     if not records:
         return
     with open(osp.join(out, 'pseudo_labels.csv'), 'w', newline='') as f:
@@ -333,6 +343,65 @@ def write_plots(rows, out: str) -> list:
         ax.legend()
         fig.tight_layout()
         path = osp.join(out, slug(group) + '.png')
+        fig.savefig(path, dpi=120)
+        plt.close(fig)
+        files.append(path)
+    return files
+
+
+# the panels of a sweep's pseudo-label plot: (metrics.json entry, metric, panel title)
+PROTOCOL_PANELS = (('cam_sweep_best', 'J', 'sweep-best J'),
+                   ('cam_F_bg0.25', 'F', 'F at background 0.25'))
+
+
+def protocol_sweep_points(experiments, seeds, pls: dict) -> dict:
+    """``{(group, protocol): {(entry, metric): {series: [(x, mean, std), ...]}}}`` for the
+    ``PROTOCOL_PANELS`` of the sweep experiments (with ``group`` and ``x``), mean +- sample std
+    over the seeds that have the entry, points in increasing ``x``."""
+    sweeps = [e for e in experiments if 'group' in e and 'x' in e]
+    values = {}
+    for r in pseudo_label_records(sweeps, seeds, pls):
+        for entry, metric, _ in PROTOCOL_PANELS:
+            if r['variant'] == entry and r.get(metric) not in ('', None):
+                values.setdefault((r['protocol'], r['experiment'], entry, metric),
+                                  []).append(float(r[metric]))
+    points = {}
+    for (protocol, name, entry, metric), vals in values.items():
+        exp = next(e for e in sweeps if e['name'] == name)
+        series = points.setdefault((exp['group'], protocol), {}).setdefault(
+            (entry, metric), {}).setdefault(exp.get('series', ''), [])
+        series.append((exp['x'], float(np.mean(vals)),
+                       float(np.std(vals, ddof=1)) if len(vals) > 1 else 0.0))
+    for panels in points.values():
+        for lines in panels.values():
+            for pts in lines.values():
+                pts.sort()
+    return points
+
+
+def write_protocol_plots(experiments, seeds, pls: dict, out: str) -> list:
+    """``<group>_<protocol>.png`` per sweep ``group`` and pseudo-label protocol: the
+    ``PROTOCOL_PANELS`` against ``x`` (``protocol_sweep_points``), one line per ``series``."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    xlabels = {e['group']: e.get('xlabel', 'x') for e in experiments if 'group' in e}
+    files = []
+    for (group, protocol), panels in protocol_sweep_points(experiments, seeds, pls).items():
+        fig, axes = plt.subplots(1, len(PROTOCOL_PANELS), figsize=(5 * len(PROTOCOL_PANELS), 4))
+        for ax, (entry, metric, title) in zip(axes, PROTOCOL_PANELS):
+            for series, pts in sorted(panels.get((entry, metric), {}).items()):
+                xs, ys, es = zip(*pts)
+                ax.errorbar(xs, ys, yerr=es, marker='o', capsize=3, label=series or metric)
+            ax.set_xlabel(xlabels[group])
+            ax.set_ylabel(f'{metric} (%)')
+            ax.set_title(title)
+            ax.grid(alpha=0.3)
+            if ax.get_legend_handles_labels()[0]:
+                ax.legend()
+        fig.suptitle(f'{group}: {protocol} pseudo-labels, mean +- std over seeds')
+        fig.tight_layout()
+        path = osp.join(out, f'{slug(group)}_{slug(protocol)}.png')
         fig.savefig(path, dpi=120)
         plt.close(fig)
         files.append(path)
@@ -419,7 +488,8 @@ def main():
             future.result()
     rows, table = record()
     print(table)
-    for path in write_plots(rows, results):
+    for path in write_plots(rows, results) + write_protocol_plots(experiments, seeds, pls,
+                                                                     results):
         print(f'plot: {path}')
 
 

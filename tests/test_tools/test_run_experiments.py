@@ -5,6 +5,7 @@ import shutil
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -159,6 +160,39 @@ def test_pseudo_label_summary_is_the_mean_and_std_over_seeds(tmp_path):
                                                                     ('k1', 1, 'ms')}
     with pytest.raises(ValueError, match='differ'):
         runner.pseudo_label_protocols(dict(pseudo_labels=[dict(name='x'), dict(name='x')]))
+
+
+def test_sweep_pseudo_label_plots_are_the_mean_and_std_per_x(tmp_path):
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        'run_experiments', os.path.join(ROOT, 'tools', 'run_experiments.py'))
+    runner = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(runner)
+    group = 'J&F vs lambda'
+    exps = [dict(name='plain', config='p.py', key='k0'),  # not a sweep point: not plotted
+            dict(name='l1 a', config='a.py', key='k1', group=group, series='a', x=1.0),
+            dict(name='l0 a', config='a.py', key='k2', group=group, series='a', x=0.0),
+            dict(name='l0 b', config='b.py', key='k3', group=group, series='b', x=0.0)]
+
+    def rows(j, f):
+        return [dict(variant='cam_sweep_best', threshold='0.3', J=j, F='', how=''),
+                dict(variant='cam_F_bg0.25', threshold='0.25', J='1.0', F=f, how=''),
+                dict(variant='cam', threshold='0.26', J='99.0', F='99.0', how='')]
+    pls = {('k0', 0, 'ss'): rows('70.0', '70.0'),
+           ('k1', 0, 'ss'): rows('40.0', '10.0'), ('k1', 1, 'ss'): rows('44.0', '14.0'),
+           ('k2', 0, 'ss'): rows('30.0', '5.0'), ('k2', 5, 'ss'): rows('0.0', '0.0'),
+           ('k3', 1, 'ss'): rows('50.0', '20.0')}
+    points = runner.protocol_sweep_points(exps, [0, 1], pls)  # seed 5: not in the study
+    assert points.keys() == {(group, 'ss')}
+    panels = points[(group, 'ss')]
+    std = float(np.std([40., 44.], ddof=1))
+    assert panels[('cam_sweep_best', 'J')] == {'a': [(0.0, 30.0, 0.0), (1.0, 42.0, std)],
+                                               'b': [(0.0, 50.0, 0.0)]}
+    assert panels[('cam_F_bg0.25', 'F')] == {'a': [(0.0, 5.0, 0.0), (1.0, 12.0, std)],
+                                             'b': [(0.0, 20.0, 0.0)]}
+    files = runner.write_protocol_plots(exps, [0, 1], pls, str(tmp_path))
+    assert files == [str(tmp_path / 'J_F_vs_lambda_ss.png')]
+    assert os.path.getsize(files[0]) > 1000
 
 
 def test_rekey_gives_recorded_runs_the_current_keys_by_experiment_name(tmp_path):

@@ -45,7 +45,6 @@ PAIRS = {
                     'configs/hfpl/spatial_bce_voc.py'),
 }
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-ADDON_LOSSES = ('ImportanceSamplingLoss', 'FeatureSimilarityLoss')
 GOAL = 0.05
 
 
@@ -135,9 +134,10 @@ class LossTimer:
     """Accumulates the forward CPU time of the add-on loss modules of a model."""
 
     def __init__(self, model) -> None:
+        from mmseg_hfpl.models.heads.add_on import ADD_ON_LOSSES
         self.seconds = 0.0
         for module in model.modules():
-            if type(module).__name__ in ADDON_LOSSES:
+            if type(module).__name__ in ADD_ON_LOSSES:
                 module.register_forward_pre_hook(self._start)
                 module.register_forward_hook(self._stop)
         self._t0 = 0.0
