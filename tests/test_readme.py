@@ -103,3 +103,13 @@ def test_readme_results_are_the_committed_runner_outputs(tmp_path):
     assert paste.paste(text, str(tmp_path)) == text.replace('| a | 0 |', '| a | 1 |')
     with pytest.raises(FileNotFoundError, match='missing.md'):
         paste.paste(text.replace('r.md', 'missing.md'), str(tmp_path))
+
+
+def test_readme_images_are_committed_files():
+    """Every image README.md shows (``![...](PATH)``) is a file of the repository, e.g. a plot
+    the study runner wrote under ``docs/results/``."""
+    text = open(osp.join(ROOT, 'README.md')).read()
+    paths = re.findall(r'!\[[^\]]*\]\(([^)\s]+)\)', text)
+    assert paths
+    missing = [p for p in paths if not osp.isfile(osp.join(ROOT, p))]
+    assert not missing, f'README.md shows images that are not in the repository: {missing}'
