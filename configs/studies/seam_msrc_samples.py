@@ -1,7 +1,7 @@
 # Table 5's sample count at the add-on's lambda = 0.2 instead of lambda = 1, in the setting of
 # configs/studies/seam_msrc.py: at lambda = 1 (configs/studies/seam_msrc_sweeps.py) this SEAM
-# never leaves the all-absent classifier, whatever the number of samples, so that sweep cannot
-# tell the counts apart. 2 seeds, without FSL:
+# stays at the all-absent classifier with 1, 5 or 10 samples (50 partly leave it), so that sweep
+# cannot tell the counts apart. 2 seeds, without FSL:
 #   python tools/run_experiments.py configs/studies/seam_msrc_samples.py --workers 2
 # 10 samples is the run 'lambda 0.2 without FSL' of the sweeps study (reused with its labels).
 # Results: docs/results/seam_msrc_samples/.

@@ -11,6 +11,17 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
+@pytest.fixture(scope='module')
+def runner():
+    """``tools/run_experiments.py`` as a module."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        'run_experiments', os.path.join(ROOT, 'tools', 'run_experiments.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def test_runner_tables_plots_resume_and_determinism(synthetic_root, tmp_path):
     data = [f'{k}.dataset.data_root={synthetic_root}' for k in ('train_dataloader',
                                                                 'val_dataloader',
@@ -103,12 +114,7 @@ def test_runner_tables_plots_resume_and_determinism(synthetic_root, tmp_path):
     assert '[done]' in first
 
 
-def test_plots_bars_for_plain_experiments_and_lines_for_sweeps(tmp_path):
-    import importlib.util
-    spec = importlib.util.spec_from_file_location(
-        'run_experiments', os.path.join(ROOT, 'tools', 'run_experiments.py'))
-    runner = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(runner)
+def test_plots_bars_for_plain_experiments_and_lines_for_sweeps(runner, tmp_path):
     rows = [dict(exp=dict(name='baseline'), mean=[50., 40., 45.], std=[1., 2., 1.5]),
             dict(exp=dict(name='+FSL'), mean=[55., 42., 48.5], std=[.5, .5, .5]),
             dict(exp=dict(name='l0', group='J&F vs lambda', x=0.0), mean=[1., 2., 3.],
@@ -123,12 +129,7 @@ def test_plots_bars_for_plain_experiments_and_lines_for_sweeps(tmp_path):
         str(tmp_path / 'sweep_only' / 'J_F_vs_lambda.png')]
 
 
-def test_partial_table_says_how_many_seeds_each_row_has(tmp_path):
-    import importlib.util
-    spec = importlib.util.spec_from_file_location(
-        'run_experiments', os.path.join(ROOT, 'tools', 'run_experiments.py'))
-    runner = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(runner)
+def test_partial_table_says_how_many_seeds_each_row_has(runner, tmp_path):
     exps = [dict(name='a', config='a.py', key='k1'), dict(name='b', config='b.py', key='k2'),
             dict(name='c', config='c.py', key='k3')]
     runs = {('k1', 0): {'J': 50., 'F': 30., 'J&F': 40.},
@@ -143,12 +144,7 @@ def test_partial_table_says_how_many_seeds_each_row_has(tmp_path):
     assert runner.previous_runs(str(tmp_path)) == runs  # the csv is the record of the runs
 
 
-def test_pseudo_label_summary_is_the_mean_and_std_over_seeds(tmp_path):
-    import importlib.util
-    spec = importlib.util.spec_from_file_location(
-        'run_experiments', os.path.join(ROOT, 'tools', 'run_experiments.py'))
-    runner = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(runner)
+def test_pseudo_label_summary_is_the_mean_and_std_over_seeds(runner, tmp_path):
     exps = [dict(name='a', config='a.py', key='k1')]
     pls = {('k1', s, 'ms'): [dict(variant='cam_sweep_best', threshold=t, J=j, F=f, how='')]
            for s, t, j, f in ((0, '0.30', '50.0', '20.0'), (1, '0.40', '54.0', '', ))}
@@ -162,12 +158,7 @@ def test_pseudo_label_summary_is_the_mean_and_std_over_seeds(tmp_path):
         runner.pseudo_label_protocols(dict(pseudo_labels=[dict(name='x'), dict(name='x')]))
 
 
-def test_sweep_pseudo_label_plots_are_the_mean_and_std_per_x(tmp_path):
-    import importlib.util
-    spec = importlib.util.spec_from_file_location(
-        'run_experiments', os.path.join(ROOT, 'tools', 'run_experiments.py'))
-    runner = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(runner)
+def test_sweep_pseudo_label_plots_are_the_mean_and_std_per_x(runner, tmp_path):
     group = 'J&F vs lambda'
     exps = [dict(name='plain', config='p.py', key='k0'),  # not a sweep point: not plotted
             dict(name='l1 a', config='a.py', key='k1', group=group, series='a', x=1.0),
@@ -195,12 +186,7 @@ def test_sweep_pseudo_label_plots_are_the_mean_and_std_per_x(tmp_path):
     assert os.path.getsize(files[0]) > 1000
 
 
-def test_rekey_gives_recorded_runs_the_current_keys_by_experiment_name(tmp_path):
-    import importlib.util
-    spec = importlib.util.spec_from_file_location(
-        'run_experiments', os.path.join(ROOT, 'tools', 'run_experiments.py'))
-    runner = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(runner)
+def test_rekey_gives_recorded_runs_the_current_keys_by_experiment_name(runner, tmp_path):
     fields = ['experiment', 'config', 'key', 'seed', 'J', 'F', 'J&F']
     with open(tmp_path / 'results.csv', 'w', newline='') as f:
         writer = csv.writer(f)
