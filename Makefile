@@ -17,7 +17,7 @@ demo-baseline: setup data/synthetic_voc/cls_labels.json
 	$(PY) tools/train.py configs/cam/cam_r18_demo_synthetic.py --work-dir work_dirs/demo_synthetic_baseline
 
 test: setup
-	$(PY) -m pytest tests -q
+	$(PY) -m pytest tests -q --durations=25
 
 benchmark: setup
 	$(PY) tools/benchmarks/fsl.py
