@@ -206,8 +206,13 @@ def check(folder: str, entries: Optional[List[Entry]] = None,
     if osp.isdir(folder) and folder_mib(folder) > LIMIT_MIB:
         errors.append(f'{folder}: {folder_mib(folder):.1f} MiB, over the {LIMIT_MIB} MiB a '
                       'device call carries')
-    errors += unmet({n: requires_of(p) for n, p in files.items()}, entries, preinstalled)
-    return errors
+    requires = {}
+    for name, path in files.items():
+        try:
+            requires[name] = requires_of(path)
+        except (OSError, KeyError, ValueError, zipfile.BadZipFile, tarfile.TarError) as exc:
+            errors.append(f'{path}: unreadable ({exc!r}); download it again')
+    return errors + unmet(requires, entries, preinstalled)
 
 
 def pip_download(entries: List[Entry], folder: str, python: str = sys.executable) -> None:
