@@ -67,24 +67,27 @@ fi
 # ---- 0. the wheelhouse and the machine ---------------------------------------------------------
 if [ -d "$WHEELS" ]; then  # checked in a dry run too: it stops here on any problem
     say "checking the wheelhouse against tools/gpu_wheels.txt"
-    "$PY" "$ROOT/tools/gpu_wheelhouse.py" check "$WHEELS"
+    "$PY" "$ROOT/tools/gpu_wheelhouse.py" check "$WHEELS" >&2
     mapfile -t WHL < <("$PY" "$ROOT/tools/gpu_wheelhouse.py" files "$WHEELS" --kind wheel)
-    MMCV_SDIST="$("$PY" "$ROOT/tools/gpu_wheelhouse.py" files "$WHEELS" --kind source | grep '/mmcv-')"
-    CRF_SDIST="$("$PY" "$ROOT/tools/gpu_wheelhouse.py" files "$WHEELS" --kind source | grep '/pydensecrf2-')"
+    SOURCES="$("$PY" "$ROOT/tools/gpu_wheelhouse.py" files "$WHEELS" --kind source)"
+    MMCV_SDIST="$(grep '/mmcv-' <<< "$SOURCES")"
+    CRF_SDIST="$(grep '/pydensecrf2-' <<< "$SOURCES")"
 elif [ "$MODE" = dry-run ]; then
     say "no wheelhouse at $WHEELS yet (fill it here with: bash tools/gpu_bootstrap.sh --download)"
     WHL=("$WHEELS/<each wheel of tools/gpu_wheels.txt>")
     MMCV_SDIST="$WHEELS/mmcv-2.1.0.tar.gz"
     CRF_SDIST="$WHEELS/pydensecrf2-1.1.tar.gz"
 else
-    say "no wheelhouse at $WHEELS: run 'bash tools/gpu_bootstrap.sh --download' where pip reaches an index, and carry .whl"
+    say "no wheelhouse at $WHEELS: run 'bash tools/gpu_bootstrap.sh --download' where pip" \
+        "reaches an index, and bring .whl/ along"
     exit 1
 fi
 if [ "$OPS" = cuda ] && ! command -v nvcc >/dev/null; then
     say "--cuda-ops but no nvcc on PATH: compiling the CPU ops"
     OPS=cpu
 fi
-say "MMCV ops: $OPS ($JOBS jobs); deadline for the table: ${DEADLINE} s; nvcc: $(command -v nvcc || echo none)"
+say "MMCV ops: $OPS ($JOBS jobs); the table by ${DEADLINE} s;" \
+    "nvcc: $(command -v nvcc || echo none)"
 if [ "$MODE" = run ]; then
     rm -rf "$SITE" "$BUILD"
     mkdir -p "$SITE" "$BUILD/dist" "$WORK"
@@ -147,7 +150,9 @@ if [ "$MODE" = run ] && grep -q 'std=c++17' "$MMCV_SRC/setup.py"; then
     row "bootstrap: mmcv 2.1.0" FAIL "" "setup.py still asks for C++17" fatal; finish
 fi
 if [ "$OPS" = cuda ]; then
-    ARCH="${TORCH_CUDA_ARCH_LIST:-$("$PY" -c 'import torch; print("%d.%d" % torch.cuda.get_device_capability())' 2>/dev/null || echo 9.0)}"
+    # the GPU's own architecture only (sm_90 on an H100 / H200)
+    ARCH="${TORCH_CUDA_ARCH_LIST:-$("$PY" -c 'import torch
+print("%d.%d" % torch.cuda.get_device_capability())' 2>/dev/null || echo 9.0)}"
     OPS_ENV=(FORCE_CUDA=1 "TORCH_CUDA_ARCH_LIST=$ARCH")
     OPS_NOTE="CUDA + CPU ops for sm_${ARCH/./}"
 else
@@ -163,7 +168,8 @@ printf '    $ (cd %s && %s) > %s\n' "$MMCV_SRC" "${MMCV_CMD[*]}" "$BUILD/mmcv_bu
 if [ "$MODE" = run ]; then
     if ! (cd "$MMCV_SRC" && "${MMCV_CMD[@]}") > "$BUILD/mmcv_build.log" 2>&1; then
         tail -n 30 "$BUILD/mmcv_build.log" >&2
-        row "bootstrap: mmcv 2.1.0" FAIL "$((SECONDS - t)) s" "$OPS_NOTE: build failed, see mmcv_build.log" fatal
+        row "bootstrap: mmcv 2.1.0" FAIL "$((SECONDS - t)) s" \
+            "$OPS_NOTE: build failed, see mmcv_build.log" fatal
         finish
     fi
     MMCV_S=$((SECONDS - t))
@@ -171,10 +177,12 @@ if [ "$MODE" = run ]; then
     row "bootstrap: mmcv 2.1.0" ok "$MMCV_S s" "compiled with $OPS_NOTE, MAX_JOBS=$JOBS"
     wait "$CRF_PID" || true
     if [ "$(cat "$BUILD/pydensecrf.rc")" = 0 ]; then
-        row "bootstrap: pydensecrf2 1.1" ok "$(cat "$BUILD/pydensecrf.s") s" "built (in parallel with mmcv)"
+        row "bootstrap: pydensecrf2 1.1" ok "$(cat "$BUILD/pydensecrf.s") s" \
+            "built beside mmcv"
     else
         tail -n 5 "$BUILD/pydensecrf_build.log" >&2
-        row "bootstrap: pydensecrf2 1.1" skipped "$(cat "$BUILD/pydensecrf.s") s" "build failed (pydensecrf_build.log): CRF parts skipped"
+        row "bootstrap: pydensecrf2 1.1" skipped "$(cat "$BUILD/pydensecrf.s") s" \
+            "build failed (pydensecrf_build.log): CRF parts skipped"
     fi
 fi
 step "installing the compiled wheels into $SITE" \
@@ -182,8 +190,12 @@ step "installing the compiled wheels into $SITE" \
     --no-cache-dir --target "$SITE" "$BUILD"/dist/*.whl
 
 # ---- 3. the stack imports ----------------------------------------------------------------------
-IMPORTS='import numpy, torch, mmcv, mmcv.ops, mmengine, mmseg, mmpretrain, mmseg_hfpl; print(", ".join(f"{m.__name__} {m.__version__}" for m in (torch, numpy, mmcv, mmengine, mmseg, mmpretrain)))'
-step "importing the stack" "$PY" -c "$IMPORTS"
+IMPORTS='import numpy, torch, mmcv, mmcv.ops, mmengine, mmseg, mmpretrain, mmseg_hfpl
+print(", ".join(f"{m.__name__} {m.__version__}"
+                for m in (torch, numpy, mmcv, mmengine, mmseg, mmpretrain)))'
+say "importing the stack"
+printf '    $ %s -c "import numpy, torch, mmcv, mmcv.ops, mmengine, mmseg, mmpretrain, mmseg_hfpl"\n' \
+    "$PY" >&2
 if [ "$MODE" = run ]; then
     if VERSIONS="$("$PY" -c "$IMPORTS" 2>"$BUILD/imports.log")"; then
         row "bootstrap: imports" ok "" "$VERSIONS"
@@ -197,7 +209,7 @@ fi
 BUDGET=$((DEADLINE - SECONDS))
 step "tools/gpu_check.py with ${BUDGET} s left" \
     "$PY" "$ROOT/tools/gpu_check.py" --rows-from "$ROWS" --budget "$BUDGET" \
-    "${DEFAULT_CHECK_ARGS[@]}" "${CHECK_ARGS[@]}" && rc=0 || rc=$?
+    "${DEFAULT_CHECK_ARGS[@]}" ${CHECK_ARGS[@]+"${CHECK_ARGS[@]}"} && rc=0 || rc=$?
 if [ "$MODE" = dry-run ]; then
     say "dry run: nothing installed or compiled"
     exit 0

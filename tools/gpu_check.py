@@ -16,7 +16,7 @@
 (d) with ``--pipeline CONFIG``: that pipeline end to end on the GPU with ``tools/run_pipeline.py``
     (skipped with a note while the tool does not exist).
 
-``--budget`` bounds the whole run: a check that would start with less than a minute left is
+``--budget`` bounds the whole run: a check that would start with less than 90 s left is
 reported as skipped (``tools/gpu_bootstrap.sh`` passes what its 10 minutes leave).
 ``--rows-from`` puts the rows of a JSON list first (the bootstrap's own steps); a row there with
 ``"fatal": true`` stops before the checks. Prints one table and exits 1 on any failure. Without
@@ -329,9 +329,9 @@ def run_pipeline(config: str, out: str, timeout: int) -> Dict[str, str]:
 
 class Budget:
     """Seconds left of ``--budget`` (None: unbounded); a check that would start with less than
-    ``minimum`` left is skipped."""
+    ``minimum`` left is skipped (a training run with its start-up takes about that long)."""
 
-    def __init__(self, seconds: Optional[float], minimum: float = 60):
+    def __init__(self, seconds: Optional[float], minimum: float = 90):
         self.deadline = None if seconds is None else time.monotonic() + seconds
         self.minimum = minimum
 

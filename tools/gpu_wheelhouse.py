@@ -31,9 +31,10 @@ PREINSTALLED = osp.join(ROOT, 'tools', 'gpu_preinstalled.txt')
 DEFAULT_DIR = osp.join(ROOT, '.whl')
 LIMIT_MIB = 64  # what the device call carries from the working tree, all of it together
 # the GPU machine's interpreter, for requirement markers
-TARGET_ENV = dict(python_version='3.12', python_full_version='3.12.3', implementation_name='cpython',
-                  platform_python_implementation='CPython', sys_platform='linux',
-                  platform_system='Linux', os_name='posix', platform_machine='x86_64', extra='')
+TARGET_ENV = dict(python_version='3.12', python_full_version='3.12.3',
+                  implementation_name='cpython', platform_python_implementation='CPython',
+                  sys_platform='linux', platform_system='Linux', os_name='posix',
+                  platform_machine='x86_64', extra='')
 PLATFORMS = ('manylinux_2_28_x86_64', 'manylinux_2_17_x86_64', 'manylinux2014_x86_64')
 # a requirement met by another distribution of the same module (OpenMMLab declares the GUI OpenCV)
 ALIASES = {'opencv-python': 'opencv-python-headless'}
