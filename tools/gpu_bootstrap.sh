@@ -82,6 +82,15 @@ else
         "reaches an index, and bring .whl/ along"
     exit 1
 fi
+# torch compiles extensions in parallel only through ninja (else one file at a time: ~26 min);
+# the pip package's binary lies beside the interpreter or in ninja.BIN_DIR
+if ! command -v ninja >/dev/null; then
+    for d in "$("$PY" -c 'import os, sys; print(os.path.dirname(sys.executable))' 2>/dev/null)" \
+             "$("$PY" -c 'import ninja; print(ninja.BIN_DIR)' 2>/dev/null)"; do
+        [ -n "$d" ] && [ -x "$d/ninja" ] && export PATH="$d:$PATH" && break
+    done
+fi
+say "ninja: $(command -v ninja || echo 'none: MMCV compiles one file at a time (slow)')"
 if [ "$OPS" = cuda ] && ! command -v nvcc >/dev/null; then
     say "--cuda-ops but no nvcc on PATH: compiling the CPU ops"
     OPS=cpu
