@@ -189,7 +189,7 @@ def main():
         workers=args.workers)
     generator.check_outputs(items + (score_items or []))  # before anything is written
     os.makedirs(out, exist_ok=True)
-    MMLogger.get_instance('mmseg_hfpl', log_file=osp.join(out, LOG_FILE))
+    MMLogger.get_instance('mmseg_hfpl', log_file=osp.join(out, LOG_FILE), file_mode='a')
     load_checkpoint_checked(model, args.checkpoint, allow_partial=args.allow_partial)
     model.to(args.device).eval()
     metrics = generator.run(items, curve=args.curve, score_set=score_set,

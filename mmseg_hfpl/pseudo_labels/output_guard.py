@@ -56,13 +56,13 @@ def dataset_dirs(cfg) -> List[GuardedDir]:
     """
     from .config import resolve_pseudo_label_dir
     cfg = copy.deepcopy(cfg)
-    label_dir = None
-    if hasattr(cfg, 'train_dataloader') or isinstance(cfg, dict):
-        try:
-            label_dir = resolve_pseudo_label_dir(cfg, check_cams=False)
+    label_dir = cfg.get('pseudo_label_dir')
+    label_dir = osp.abspath(osp.expanduser(str(label_dir))) if label_dir else None
+    if label_dir:
+        try:  # the training datasets read it (not <data_root>/<pseudo_label_dir>)
+            resolve_pseudo_label_dir(cfg, check_cams=False)
         except (AttributeError, KeyError, TypeError):  # no train_dataloader to point at it
-            label_dir = cfg.get('pseudo_label_dir')
-            label_dir = osp.abspath(osp.expanduser(str(label_dir))) if label_dir else None
+            pass
     label_real = osp.realpath(label_dir) if label_dir else None
     dirs = []
     if label_real:
@@ -99,15 +99,17 @@ def check_outside(out: str, guarded: Iterable[GuardedDir], what: str = '--out') 
     """Refuse ``out`` when it is, lies inside or contains a guarded directory; returns its real
     path."""
     real = osp.realpath(osp.expanduser(str(out)))
-    for g in guarded:
-        relation = _relation(real, g)
-        if relation:
-            via = '' if real == osp.abspath(out) else f' (resolved: {real!r})'
-            raise UnsafeOutputError(
-                f'refusing to write to {what} {out!r}{via}: it {relation} {g.path!r}, '
-                f'{g.origin}. The tools never write into a dataset (images, ground-truth masks, '
-                'data root) nor into their own inputs, whatever --overwrite says: choose an '
-                f'{what} outside these directories (e.g. under work_dirs/).')
+    order = ('is', 'lies inside', 'contains')
+    hits = sorted(((order.index(r), -len(g.path), r, g) for g in guarded
+                   for r in [_relation(real, g)] if r), key=lambda h: h[:2])
+    if hits:  # the closest: the masks directory itself rather than the data root around it
+        _, _, relation, g = hits[0]
+        via = '' if real == osp.abspath(out) else f' (resolved: {real!r})'
+        raise UnsafeOutputError(
+            f'refusing to write to {what} {out!r}{via}: it {relation} {g.path!r}, '
+            f'{g.origin}. The tools never write into a dataset (images, ground-truth masks, '
+            'data root) nor into their own inputs, whatever --overwrite says: choose an '
+            f'{what} outside these directories (e.g. under work_dirs/).')
     return real
 
 
