@@ -23,10 +23,10 @@ the first with the best J on the scored images (official Spatial-BCE ``eval.py``
 A rerun skips finished images. An ``--out`` that is, contains or lies inside a directory of a
 dataset of the config (data root, images, masks of every split) is refused, and so is an
 existing directory of files this tool did not write, ``--overwrite`` or not; ``--overwrite``
-with another checkpoint or other CAM settings removes every output of the old CAMs first. Options not
-given on the command line come from the config's ``pseudo_label_cfg`` (e.g. SEAM's CRF alphas)
-if it has one. With ``--launcher pytorch`` (tools/dist_*.sh style) the images are split across
-processes.
+with another checkpoint or other CAM settings removes every output of the old CAMs first
+(``metrics.json`` keeps the scores of the outputs kept). Options not given on the command line
+come from the config's ``pseudo_label_cfg`` (e.g. SEAM's CRF alphas) if it has one. With
+``--launcher pytorch`` (tools/dist_*.sh style) the images are split across processes.
 """
 import argparse
 import os

@@ -244,3 +244,32 @@ def test_overwrite_with_another_checkpoint_leaves_no_output_of_the_old_cams(
     assert not (tmp_path / 'aff_work').exists() or not any(
         f.endswith('.pth') for f in os.listdir(tmp_path / 'aff_work'))
     assert (pl / 'aff_crf' / FINGERPRINT_FILE).is_file()  # refused, not deleted
+
+
+def test_label_cams_pairs_and_removal_of_stale_outputs(tmp_path):
+    from mmseg_hfpl.pseudo_labels.fingerprint import outputs_of_other_cams, remove_outputs
+    pl = tmp_path / 'pl'
+    cams = dict(model='a' * 40, scales=[1.0], flip=True, normalisation='max')
+    write_fingerprints({str(pl / 'cams'): dict(kind='cams', **cams),
+                        str(pl / 'crf_a1'): dict(kind='crf_a1', cams=cams, alpha=1)})
+    write_fingerprints({str(pl / 'aff'): dict(kind='random_walk', model='m',
+                                               cams=read_fingerprint(str(pl / 'cams')))})
+    check_label_cams(str(pl / 'crf_a1'))  # a pair: stage 3 on the CRF labels
+    check_label_cams(str(pl / 'aff') + os.sep)  # and on the random walk of these CAMs
+    (tmp_path / 'official').mkdir()  # labels of another origin (no fingerprint): not judged
+    check_label_cams(str(tmp_path / 'official'), str(pl / 'cams'))
+    assert outputs_of_other_cams(str(pl), cams) == []
+    new = dict(cams, model='b' * 40)
+    write_fingerprints({str(pl / 'cams'): dict(kind='cams', **new)})
+    for labels in ('crf_a1', 'aff'):
+        with pytest.raises(StaleOutputError, match=rf"{pl / labels} were made from other CAMs "
+                           rf"than those in {pl / 'cams'} \(model: 'a+' -> 'b+'\)"):
+            check_label_cams(str(pl / labels))
+    assert outputs_of_other_cams(str(pl), new) == [str(pl / 'aff'), str(pl / 'crf_a1')]
+    (pl / 'crf_a1' / 'x.png').write_bytes(b'ours')
+    (pl / 'crf_a1' / 'notes.txt').write_text('theirs')
+    assert remove_outputs(str(pl / 'crf_a1')) == ['notes.txt']  # only what the tools write
+    assert not (pl / 'crf_a1' / 'x.png').exists() and read_fingerprint(str(pl / 'crf_a1')) is None
+    assert remove_outputs(str(pl / 'aff')) == [] and not (pl / 'aff').exists()
+    with pytest.raises(StaleOutputError, match='refusing to delete'):
+        remove_outputs(str(tmp_path / 'official'))
