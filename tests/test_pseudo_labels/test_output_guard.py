@@ -266,6 +266,10 @@ def test_label_cams_pairs_and_removal_of_stale_outputs(tmp_path):
                            rf"than those in {pl / 'cams'} \(model: 'a+' -> 'b+'\)"):
             check_label_cams(str(pl / labels))
     assert outputs_of_other_cams(str(pl), new) == [str(pl / 'aff'), str(pl / 'crf_a1')]
+    # Spatial-BCE's next phase reads its prior from such labels: refused at the first lookup
+    from mmseg_hfpl.models.heads.spatial_bce_head import ForegroundPrior
+    with pytest.raises(StaleOutputError, match='other CAMs'):
+        ForegroundPrior(5, label_dir=str(pl / 'crf_a1'), default=0.3).ratios('x')
     (pl / 'crf_a1' / 'x.png').write_bytes(b'ours')
     (pl / 'crf_a1' / 'notes.txt').write_text('theirs')
     assert remove_outputs(str(pl / 'crf_a1')) == ['notes.txt']  # only what the tools write
