@@ -9,10 +9,11 @@ import sys
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from PIL import Image
 
 from mmseg_hfpl.pseudo_labels import save_cams
-from mmseg_hfpl.pseudo_labels.cam_inference import normalise_cams, resize_bicubic
+from mmseg_hfpl.pseudo_labels.cam_inference import normalise_cams
 from mmseg_hfpl.pseudo_labels.scoring import otsu_threshold, score_cam_protocol
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -43,17 +44,80 @@ def test_min_max_normalisation_equals_the_official_inference(offset):
     assert np.abs(plain - ours).max() > (0.1 if offset else 1e-6)
 
 
-def test_multi_scale_inputs_are_pil_bicubic_of_the_uint8_image():
+def tiny_seam_model():
+    """A SEAM network with random weights (narrow ResNet-38), the VOC config's preprocessing."""
+    from mmseg.registry import MODELS
+    torch.manual_seed(0)
+    model = MODELS.build(dict(
+        type='SEAMSegmentor',
+        data_preprocessor=dict(type='SegDataPreProcessor', mean=[123.675, 116.28, 103.53],
+                               std=[58.395, 57.12, 57.375], bgr_to_rgb=True, size=(448, 448)),
+        backbone=dict(type='ResNet38d', base_channels=8, frozen_stages=-1,
+                      norm_cfg=dict(type='BN', requires_grad=True), norm_eval=False),
+        decode_head=dict(type='SEAMHead', in_channels=(64, 128, 512), channels=512,
+                         in_index=(0, 1, 2), num_classes=4, dropout_ratio=0.5,
+                         align_corners=True),
+        test_cfg=dict(bg_threshold=0.26, label_source='gt')))
+    model.init_weights()
+    return model.eval()
+
+
+def official_infer_cam(model, bgr, label, scales=(0.5, 1.0, 1.5, 2.0)):
+    """hfpl infer_cam_voc.py:38-79 with voc12/data.py:VOC12ClsDatasetMSF (:102-123) and the
+    network's forward (network/resnet38_SEAM.py:49-52), written from their lines; the network
+    body (features -> PCM-refined CAM on the feature grid) is the model's."""
+    img = Image.fromarray(np.ascontiguousarray(bgr[..., ::-1]))  # PIL RGB (VOC12ClsDataset)
+    rounded_size = (int(round(img.size[0] / 1) * 1), int(round(img.size[1] / 1) * 1))  # :105
+    mean, std = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)  # resnet38d.Normalize
+    img_list = []
+    for s in scales:
+        target_size = (round(rounded_size[0] * s), round(rounded_size[1] * s))  # :109-110
+        # :111 resample=PIL.Image.CUBIC, the alias of BICUBIC (3) that Pillow 10 removed
+        s_img = np.asarray(img.resize(target_size, resample=Image.BICUBIC))
+        norm = np.empty_like(s_img, np.float32)
+        for c in range(3):
+            norm[..., c] = (s_img[..., c] / 255. - mean[c]) / std[c]
+        chw = np.transpose(norm, (2, 0, 1))  # imutils.HWC_to_CHW
+        img_list += [chw, np.flip(chw, -1).copy()]  # :118-121
+    orig_img_size = bgr.shape[:2]
+    cam_list = []
+    for i, x in enumerate(img_list):  # _work, :59-67
+        x = torch.from_numpy(x)[None]
+        with torch.no_grad():
+            cam_rv = F.interpolate(model._head_outputs(x)['cam_rv'], x.shape[2:],
+                                   mode='bilinear', align_corners=True)  # resnet38_SEAM.py:49
+            cam = F.interpolate(cam_rv[:, 1:, :, :], orig_img_size, mode='bilinear',
+                                align_corners=False)[0]
+        cam = cam.numpy() * label.reshape(-1, 1, 1)
+        if i % 2 == 1:
+            cam = np.flip(cam, axis=-1)
+        cam_list.append(cam)
+    sum_cam = np.sum(cam_list, axis=0)  # :74-79
+    sum_cam[sum_cam < 0] = 0
+    cam_max = np.max(sum_cam, (1, 2), keepdims=True)
+    cam_min = np.min(sum_cam, (1, 2), keepdims=True)
+    sum_cam[sum_cam < cam_min + 1e-5] = 0
+    norm_cam = (sum_cam - cam_min - 1e-5) / (cam_max - cam_min + 1e-5)
+    return norm_cam[label > 1e-5]  # cam_dict: the labelled classes (:81-84)
+
+
+def test_multi_scale_cams_equal_the_official_per_scale_chain():
+    """multi_scale_cams end to end (PIL bicubic scales with the official size rounding, flip,
+    forward, up-sampling, sum, ReLU, min-max) against infer_cam_voc.py on a random SEAM net."""
+    from mmseg_hfpl.pseudo_labels.cam_inference import multi_scale_cams
+    model = tiny_seam_model()
     rng = np.random.default_rng(1)
-    bgr = rng.integers(0, 256, (37, 53, 3), dtype=np.uint8)
-    rgb = Image.fromarray(bgr[..., ::-1].copy())
-    for scale in (0.5, 1.5, 2.0):
-        # VOC12ClsDatasetMSF: target (round(w * s), round(h * s)), resample=PIL.Image.CUBIC
-        target = (round(53 * scale), round(37 * scale))
-        official = np.asarray(rgb.resize(target, resample=Image.BICUBIC))
-        ours = resize_bicubic(bgr, (target[1], target[0]))
-        assert ours.dtype == np.uint8 and np.array_equal(ours[..., ::-1], official)
-    assert resize_bicubic(bgr, (37, 53)) is bgr
+    bgr = rng.integers(0, 256, (37, 53, 3), dtype=np.uint8)  # odd sides: x1.5 rounds half-even
+    bgr[10:30, 20:45] //= 3
+    label = np.array([1., 0., 1.], np.float32)
+    cams, classes = multi_scale_cams(model, bgr, label, normalisation='min_max')
+    official = official_infer_cam(model, bgr, label)
+    assert classes.tolist() == [1, 3] and cams.shape == official.shape == (2, 37, 53)
+    assert np.abs(official).max() > 0.5 and official.std() > 0.05  # not a degenerate map
+    np.testing.assert_allclose(cams, official, atol=2e-5, rtol=0)
+    # a half-pixel change of the scale sizes (round vs floor) would be seen
+    floor = official_infer_cam(model, bgr, label, scales=(0.5, 1.0, 1.49, 2.0))
+    assert np.abs(floor - cams).max() > 1e-3
 
 
 def test_otsu_threshold_of_a_bimodal_histogram():
