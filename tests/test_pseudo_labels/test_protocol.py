@@ -239,3 +239,47 @@ def test_each_baseline_normalises_its_cams_as_its_official_inference(config, nor
         assert plcfg['score_split'] == 'val'
         assert cfg.val_dataloader.dataset.ann_file == 'ImageSets/Segmentation/train.txt'
         assert cfg.val_dataloader.dataset.data_prefix.seg_map_path == 'SegmentationClass'
+
+
+def official_crf_with_alpha(orig_img, cam_dict, alpha):
+    """hfpl infer_cam_voc.py:95-107 (``_crf_with_alpha``) with tool/imutils.py:220-237
+    (``crf_inference``, t=10, scale_factor=1), written from their lines on pydensecrf."""
+    import pydensecrf.densecrf as dcrf
+    from pydensecrf.utils import unary_from_softmax
+    v = np.array(list(cam_dict.values()))
+    bg_score = np.power(1 - np.max(v, axis=0, keepdims=True), alpha)
+    bgcam_score = np.concatenate((bg_score, v), axis=0)
+    labels = bgcam_score.shape[0]
+    h, w = orig_img.shape[:2]
+    d = dcrf.DenseCRF2D(w, h, labels)
+    unary = unary_from_softmax(bgcam_score)
+    unary = np.ascontiguousarray(unary)
+    d.setUnaryEnergy(unary)
+    d.addPairwiseGaussian(sxy=3 / 1, compat=3)
+    d.addPairwiseBilateral(sxy=80 / 1, srgb=13, rgbim=np.copy(orig_img), compat=10)
+    q = d.inference(10)
+    return np.array(q).reshape((labels, h, w))
+
+
+@pytest.mark.parametrize('alpha', [1, 4, 24])
+def test_cam_crf_equals_the_official_crf_with_alpha(alpha):
+    """crf_cam_probabilities = _crf_with_alpha on min-max CAMs (their floor slightly below 0
+    included); the unary of the raw scores, which normalising them first would change."""
+    from mmseg_hfpl.pseudo_labels.crf import crf_cam_probabilities, crf_probabilities
+    rng = np.random.default_rng(2)
+    h, w = 30, 41
+    image = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+    image[5:25, 10:30] //= 4
+    total = np.stack([np.pad(rng.random((20, 20)) * 3, ((5, 5), (10, 11))),
+                      np.pad(rng.random((14, 30)) * 2, ((16, 0), (0, 11)))])
+    cams = official_norm_cam(total).astype(np.float32)  # the CAMs as infer_cam_voc.py has them
+    assert cams.min() < 0
+    classes = np.array([3, 12])
+    ours, keys = crf_cam_probabilities(image, cams, classes, alpha)
+    official = official_crf_with_alpha(image, {2: cams[0], 11: cams[1]}, alpha)
+    assert keys.tolist() == [0, 3, 12]
+    np.testing.assert_array_equal(ours, official.astype(np.float32))
+    # scores normalised to sum 1 before the unary give other marginals (the earlier reading)
+    bg = np.power(1 - cams.max(0, keepdims=True), alpha)
+    normalised = crf_probabilities(image, np.concatenate([bg, cams]), normalise=True)
+    assert np.abs(normalised - official).max() > 1e-7
