@@ -187,3 +187,24 @@ def test_missing_image_is_named(coco_root, tmp_path):
     os.remove(osp.join(coco_root, 'val2014', 'COCO_val2014_000000000043.jpg'))
     with pytest.raises(FileNotFoundError, match="COCO_val2014_000000000043.jpg' of image id 43"):
         converter.main([coco_root, '--out', str(tmp_path / 'voc'), '--splits', 'val'])
+
+
+def test_readme_command_runs_as_written(tmp_path):
+    """README.md's conversion command (the coco-convert block), in a working directory whose
+    data/coco is the tiny COCO root."""
+    import shlex
+    import subprocess
+    from ..test_readme import readme_block
+    (command, ) = readme_block('coco-convert')
+    make_coco_root(tmp_path / 'data' / 'coco')
+    os.symlink(osp.join(ROOT, 'tools'), tmp_path / 'tools')
+    os.symlink(sys.prefix, tmp_path / '.venv')
+    res = subprocess.run(shlex.split(command), cwd=tmp_path, capture_output=True, text=True,
+                         timeout=300)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert 'val2014: 2 images in instances_val2014.json' in res.stdout
+    out = tmp_path / 'data' / 'coco2014_voc'
+    assert (out / 'ImageSets/Segmentation/train.txt').read_text().split() == [
+        '000000000009', '000000000025', '000000000030']
+    np.testing.assert_array_equal(read_png(out / 'SegmentationClass' / '000000000025.png'),
+                                  expected_masks()['000000000025'])
