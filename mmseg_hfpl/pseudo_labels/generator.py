@@ -382,10 +382,11 @@ class PseudoLabelGenerator:
             background = dict(bg_threshold=self.bg_threshold)
         own = {'cam': dict(background),
                'crf_label': dict(background, label_crf=self.label_crf),
-               'aff_label': dict(low=low, high=high, crf_cfg=self.crf_cfg),
-               'aff_crf': dict(low=low, high=high, crf_cfg=self.crf_cfg),
+               'aff_label': dict(low=low, high=high, crf_cfg=self.crf_cfg, unary='raw'),
+               'aff_crf': dict(low=low, high=high, crf_cfg=self.crf_cfg, unary='raw'),
                'ppmg': dict(ppmg=self.ppmg), 'ir_label': dict(ir_labels=self.ir_labels)}
-        own.update({f'crf_a{a:g}': dict(alpha=a, crf_cfg=self.crf_cfg)
+        # unary 'raw': the CRF scores unnormalised, as the official (before: divided by their sum)
+        own.update({f'crf_a{a:g}': dict(alpha=a, crf_cfg=self.crf_cfg, unary='raw')
                     for a in self.crf_alphas})
         out = {osp.join(self.out_dir, 'cams'): dict(kind='cams', **cams)}
         for v in self.variants:
