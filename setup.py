@@ -6,6 +6,7 @@ setup(
     description='High-fidelity pseudo-labels for weakly-supervised segmentation (WACV 2024) '
     'as an MMSegmentation 1.x plugin',
     packages=find_packages(include=['mmseg_hfpl', 'mmseg_hfpl.*']),
+    license='Apache License 2.0',
     python_requires='>=3.8',
     # The measured CPU stack is installed by tools/setup_env.sh (mmcv is compiled there);
     # these are the run-time requirements for an existing OpenMMLab environment.
