@@ -17,7 +17,9 @@ def test_versions_outside_the_tested_range_are_refused(monkeypatch):
 
 
 def test_mmseg_configs_resolve_through_the_onedl_distributions(monkeypatch):
-    monkeypatch.setattr(utils, 'MODULE2PACKAGE', dict(utils.MODULE2PACKAGE))
+    # mmengine's own mapping (the import may already have changed it, on the onedl line)
+    monkeypatch.setattr(utils, 'MODULE2PACKAGE', dict(
+        utils.MODULE2PACKAGE, mmseg='mmsegmentation', mmpretrain='mmpretrain', mmdet='mmdet'))
     # upstream installed (this environment, or both): nothing changes
     monkeypatch.setattr(openmmlab_compat, '_installed', lambda dist: True)
     assert openmmlab_compat.register_onedl_packages() == {}

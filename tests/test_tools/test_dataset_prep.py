@@ -10,7 +10,6 @@ import sys
 
 import cv2
 import numpy as np
-import pytest
 from PIL import Image
 from scipy.io import savemat
 

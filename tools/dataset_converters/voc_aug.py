@@ -1,6 +1,7 @@
-"""PASCAL VOC 2012 + SBD into the layout the VOC configs read (configs/_base_/datasets/voc12_aug.py).
+"""PASCAL VOC 2012 + SBD in the layout of the VOC configs (configs/_base_/datasets/voc12_aug.py).
 
-    python tools/dataset_converters/voc_aug.py VOCdevkit benchmark_RELEASE --out data/VOCdevkit/VOC2012
+    python tools/dataset_converters/voc_aug.py VOCdevkit benchmark_RELEASE \
+        --out data/VOCdevkit/VOC2012
 
 Inputs, as their archives unpack (neither is written to):
 - ``VOCdevkit`` (``VOCtrainval_11-May-2012.tar``): ``VOC2012/{JPEGImages, SegmentationClass,
