@@ -66,15 +66,21 @@ def final_metrics(log: str) -> dict:
     return {k: float(v) for k, v in re.findall(r'\b(J|F|J&F): ([0-9.]+)', lines[-1])}
 
 
-def run_key(exp: dict) -> str:
-    """Hash of the experiment's resolved config (base files merged, ``cfg_options`` applied)."""
+def resolved_config(exp: dict) -> Config:
+    """The experiment's config as ``tools/train.py`` runs it: base files merged, ``cfg_options``
+    applied (without the seed)."""
     cfg = Config.fromfile(osp.join(ROOT, exp['config']))
     options = exp.get('cfg_options', [])
     if options:
         parser = argparse.ArgumentParser()
         parser.add_argument('--o', nargs='+', action=DictAction)
         cfg.merge_from_dict(parser.parse_args(['--o', *options]).o)
-    return hashlib.sha1(cfg.pretty_text.encode()).hexdigest()[:12]
+    return cfg
+
+
+def run_key(exp: dict) -> str:
+    """Hash of the experiment's resolved config (base files merged, ``cfg_options`` applied)."""
+    return hashlib.sha1(resolved_config(exp).pretty_text.encode()).hexdigest()[:12]
 
 
 def read_csv(path: str) -> list:

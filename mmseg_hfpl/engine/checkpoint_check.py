@@ -14,7 +14,7 @@ from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 from torch import nn
 
-from .checkpoint_compat import load_from_local_trusted
+from .checkpoint_compat import DisallowedTypeError, load_local_checkpoint
 
 MAX_LISTED = 10
 
@@ -38,7 +38,9 @@ def read_checkpoint(path: str) -> dict:
         raise CheckpointError(f'checkpoint {path!r} is empty (0 bytes): an interrupted save? '
                               'Use another checkpoint of the run or train again')
     try:
-        ckpt = load_from_local_trusted(path, map_location='cpu')
+        ckpt = load_local_checkpoint(path, map_location='cpu')
+    except DisallowedTypeError as err:  # a type outside the weights_only allowlist
+        raise CheckpointError(str(err)) from err
     except Exception as err:
         raise CheckpointError(f'checkpoint {path!r} cannot be read ({type(err).__name__}: {err}): '
                               'the file is truncated or not a PyTorch checkpoint') from err
