@@ -38,6 +38,7 @@ from mmseg.registry import DATASETS, MODELS
 import mmseg_hfpl  # noqa: F401
 from mmseg_hfpl.engine import (destroy_process_group, init_cpu_process_group,
                                load_checkpoint_checked)
+from mmseg_hfpl.engine.cfg_options import merge_cfg_options
 from mmseg_hfpl.pseudo_labels import PseudoLabelGenerator, dataset_items
 from mmseg_hfpl.pseudo_labels.scoring import score_summary
 from mmseg_hfpl.pseudo_labels.config import label_crf_settings, threshold_settings
@@ -146,8 +147,7 @@ def background_options(args, cfg, cli: set):
 def main():
     args = parse_args()
     cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    merge_cfg_options(cfg, args.cfg_options)
     cli = {k for k in ('bg_search', 'bg_threshold') if getattr(args, k) is not None}
     apply_config_defaults(args, cfg)
     label_crf = label_crf_options(args, cfg)

@@ -51,6 +51,8 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from mmengine.config import Config, DictAction
 
+from mmseg_hfpl.engine.cfg_options import merge_cfg_options
+
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 METRICS = ('J', 'F', 'J&F')
 
@@ -73,7 +75,8 @@ def run_key(exp: dict) -> str:
     if options:
         parser = argparse.ArgumentParser()
         parser.add_argument('--o', nargs='+', action=DictAction)
-        cfg.merge_from_dict(parser.parse_args(['--o', *options]).o)
+        merge_cfg_options(cfg, parser.parse_args(['--o', *options]).o,
+                          f"cfg_options of {exp.get('name', exp['config'])}")
     return hashlib.sha1(cfg.pretty_text.encode()).hexdigest()[:12]
 
 
