@@ -86,7 +86,7 @@ class HFPLRunner(Runner):
         except NonFiniteScoreError as err:
             term = err.loss_name or 'loss'
             raise non_finite_loss_error(
-                self, f'non-finite loss: {term}=nan (its class scores hold NaN / Inf: {err})'
+                self, f'non-finite loss: {term}=nan ({err})'
             ) from err
 
     def load_or_resume(self) -> None:
