@@ -1,10 +1,13 @@
+import os.path as osp
 from typing import Callable, Dict, Iterator, Optional, Tuple, Union
 
+from mmengine.dist import master_only
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
 from mmengine.runner.checkpoint import _load_checkpoint
 from mmseg.registry import RUNNERS
 
+from ..fileio import atomic_path
 from ..losses.functional import NonFiniteScoreError
 from .checkpoint_check import load_state_checked, read_checkpoint, unwrap_model
 from .hooks.non_finite_loss_hook import non_finite_loss_error
@@ -88,6 +91,16 @@ class HFPLRunner(Runner):
             raise non_finite_loss_error(
                 self, f'non-finite loss: {term}=nan ({err})'
             ) from err
+
+    @master_only
+    def save_checkpoint(self, out_dir: str, filename: str, *args, **kwargs) -> None:
+        """mmengine's ``save_checkpoint``, atomic for a local ``out_dir``: the checkpoint is
+        written to a temporary file beside it and renamed, so a failed save (a full disk)
+        leaves neither a truncated checkpoint nor a temporary file."""
+        if not _is_local(out_dir) or kwargs.get('backend_args') or kwargs.get('file_client_args'):
+            return super().save_checkpoint(out_dir, filename, *args, **kwargs)
+        with atomic_path(osp.join(out_dir, filename)) as tmp:
+            super().save_checkpoint(out_dir, osp.relpath(tmp, out_dir), *args, **kwargs)
 
     def load_or_resume(self) -> None:
         """Check that datasets and model agree on the number of classes

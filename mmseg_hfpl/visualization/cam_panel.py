@@ -1,10 +1,10 @@
 """Pictures people look at: CAM heat maps, pseudo-label colour maps, side-by-side panels."""
-import os
-import os.path as osp
 from typing import Optional, Sequence
 
 import cv2
 import numpy as np
+
+from ..fileio import atomic_path
 
 
 def colorize_labels(label: np.ndarray, palette: Optional[Sequence[Sequence[int]]]) -> np.ndarray:
@@ -119,12 +119,6 @@ def render_cam_panel(sample, palette=None, classes: Optional[Sequence[str]] = No
 
 def write_png(path: str, rgb: np.ndarray) -> None:
     """Write an RGB array as PNG atomically (temp file + rename)."""
-    os.makedirs(osp.dirname(path) or '.', exist_ok=True)
-    tmp = f'{path}.tmp{os.getpid()}.png'
-    try:
+    with atomic_path(path, suffix='.png') as tmp:  # cv2 picks the format from the name
         if not cv2.imwrite(tmp, np.ascontiguousarray(rgb[..., ::-1])):
             raise OSError(f'could not write {path!r}')
-        os.replace(tmp, path)
-    finally:  # a failed write (a full disk) leaves no temporary file
-        if osp.exists(tmp):
-            os.remove(tmp)
