@@ -32,6 +32,27 @@ def _heads_num_classes(model) -> Iterator[Tuple[str, int]]:
                        head.num_classes)
 
 
+def _leaf_datasets(dataset) -> Iterator[object]:
+    for child in getattr(dataset, 'datasets', None) or []:  # ConcatDataset
+        yield from _leaf_datasets(child)
+    if hasattr(dataset, 'dataset') and not hasattr(dataset, 'datasets'):  # RepeatDataset...
+        yield from _leaf_datasets(dataset.dataset)
+    yield dataset
+
+
+def check_evaluated_datasets(loops: Dict[str, object]) -> None:
+    """Refuse ``truncated_images='skip'`` on the dataset of a ``val`` / ``test`` loop: a skipped
+    image would be replaced by another one, which would be scored in its place."""
+    for split in ('val', 'test'):
+        dataset = getattr(getattr(loops.get(split), 'dataloader', None), 'dataset', None)
+        for leaf in _leaf_datasets(dataset) if dataset is not None else []:
+            if getattr(leaf, 'truncated_images', None) == 'skip':
+                raise ValueError(f"{split}_dataloader.dataset: truncated_images='skip' is for "
+                                 'training sets only (another image would be scored in place '
+                                 f"of a skipped one); use 'error' ({type(leaf).__name__}, "
+                                 f'{getattr(leaf, "ann_file", "")})')
+
+
 def check_num_classes(model, loops: Dict[str, object]) -> None:
     """Raise ``ValueError`` when a dataset of ``loops`` (``{'train': loop, ...}``) lists
     another number of classes (``metainfo['classes']``, background included) than a head of
@@ -104,11 +125,13 @@ class HFPLRunner(Runner):
 
     def load_or_resume(self) -> None:
         """Check that datasets and model agree on the number of classes
-        (:func:`check_num_classes`; ``train`` / ``val`` / ``test`` call this once their loops
-        are built), then mmengine's ``load_or_resume``."""
+        (:func:`check_num_classes`) and that no evaluated set skips images
+        (:func:`check_evaluated_datasets`; ``train`` / ``val`` / ``test`` call this once their
+        loops are built), then mmengine's ``load_or_resume``."""
         loops = {split: getattr(self, f'_{split}_loop', None) for split in ('train', 'val', 'test')}
-        check_num_classes(self.model, {k: v for k, v in loops.items()
-                                       if v is not None and not isinstance(v, dict)})
+        loops = {k: v for k, v in loops.items() if v is not None and not isinstance(v, dict)}
+        check_num_classes(self.model, loops)
+        check_evaluated_datasets(loops)
         super().load_or_resume()
 
     def load_checkpoint(self,

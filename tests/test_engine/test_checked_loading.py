@@ -98,3 +98,15 @@ def test_class_count_mismatch_names_num_classes(synthetic_root, tmp_path):
     assert rc != 0
     assert ('model.decode_head.num_classes is 21 but the train dataset (WSSSVOCDataset) has 6 '
             'classes') in log, log[-3000:]
+
+
+def test_skipping_images_of_an_evaluated_set_is_refused(synthetic_root, tmp_path):
+    from mmseg.registry import RUNNERS
+    cfg = Config.fromfile(CONFIG)
+    for key in LOADERS:
+        cfg[key].dataset.data_root = synthetic_root
+    cfg.work_dir = str(tmp_path)
+    cfg.test_dataloader.dataset.truncated_images = 'skip'  # test_mode is not set in the config
+    with pytest.raises(ValueError, match="test_dataloader.dataset: truncated_images='skip' is "
+                       'for training sets only'):
+        RUNNERS.build(cfg).test()
