@@ -76,8 +76,10 @@ def parse_args():
                         help='IRN/SIPE-style label CRF (kernels: pseudo_label_cfg.label_crf '
                         'when it is a dict, else IRN\'s)')
     parser.add_argument('--affinity-labels', action='store_true', default=None,
-                        help='also write AffinityNet training labels (aff_label/) from the lowest '
-                        'and highest --crf alpha')
+                        help='also write AffinityNet training labels from the lowest and highest '
+                        '--crf alpha: aff_crf/ (the CRF marginals AffinityNet trains on, '
+                        'pseudo_label_dir=OUT/aff_crf) and aff_label/ (the same at full size, '
+                        'to look at)')
     parser.add_argument('--ir-labels', type=float, nargs=2, metavar=('FG', 'BG'),
                         help='also write IRN relation labels (ir_label/) with these CAM '
                         'thresholds (IRN: 0.30 0.05)')

@@ -31,8 +31,9 @@ def parse_args():
                         'checkpoint whose keys or shapes differ)')
     parser.add_argument('--work-dir', help='the directory to save the file containing '
                         'evaluation metrics')
-    parser.add_argument('--show-dir', help='directory (under the work dir) where CAM overlays '
-                        'and pseudo-label colour maps are written')
+    parser.add_argument('--show-dir', help='directory (under the work dir) where captioned '
+                        'panels (input | ground truth | score heat map | prediction, with a '
+                        'class legend) are written, in test_<checkpoint name>/')
     parser.add_argument('--tta', action='store_true', help='test-time augmentation (the '
                         "config's tta_pipeline and tta_model)")
     parser.add_argument(
@@ -40,7 +41,10 @@ def parse_args():
         nargs='+',
         action=DictAction,
         help='override some settings in the used config, the key-value pair in xxx=yyy format '
-        'will be merged into config file.')
+        'will be merged into config file (a mistyped key is refused, naming the closest ones). '
+        "test_crf=True: refine the predictions with the config's dense CRF "
+        '(crf_model, DenseCRFPostProcessor; after the TTA merge with --tta) before scoring; '
+        'crf_model.workers=N runs the CRFs of a batch in N processes.')
     parser.add_argument(
         '--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none',
         help='job launcher')
