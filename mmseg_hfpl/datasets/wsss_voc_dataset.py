@@ -124,6 +124,9 @@ def labels_from_mask(path: str, num_classes: int, ignore_index: int = 255) -> np
     return vec
 
 
+IMAGE_MASK_SUFFIXES = ('.png', '.bmp', '.tif', '.tiff')
+
+
 @DATASETS.register_module()
 class WSSSVOCDataset(BaseSegDataset):
     """A VOC-layout dataset that also yields image-level multi-hot labels (``img_label``).
@@ -212,6 +215,8 @@ class WSSSVOCDataset(BaseSegDataset):
         if self.labels_from_masks and not has_masks:
             raise ValueError('labels_from_masks=True needs data_prefix.seg_map_path')
         num_classes = len(self._metainfo['classes'])
+        # image masks are compared with their images here (not AffinityNet's .npz marginals)
+        image_masks = self.seg_map_suffix.lower() in IMAGE_MASK_SUFFIXES
         labels = None
         if self.cls_label_file is not None:
             label_path = self._resolve(self.cls_label_file)
@@ -231,7 +236,8 @@ class WSSSVOCDataset(BaseSegDataset):
                 seg_path = osp.join(seg_dir, name + self.seg_map_suffix)
                 if not osp.isfile(seg_path):
                     raise FileNotFoundError(f'mask {seg_path!r} of image {name!r} does not exist')
-                image_hw, mask_hw = image_size(img_path, 'image'), image_size(seg_path, 'mask')
+                image_hw = image_size(img_path, 'image') if image_masks else None
+                mask_hw = image_size(seg_path, 'mask') if image_masks else None
                 if image_hw != mask_hw:  # headers only: no pixel is decoded
                     raise DataFileError(f'mask {seg_path!r} is {mask_hw[0]}x{mask_hw[1]} (HxW) '
                                         f'but its image {img_path!r} is '
