@@ -116,6 +116,7 @@ def test_mask_of_another_size_fails_naming_the_file(root):
                        + re.escape(repr(str(root / 'JPEGImages' / 'train_0002.jpg')))
                        + ' is 64x64'):
         DATASETS.build(_cfg(root))
+    assert _digest(root) == before
     # the per-sample check still holds for a mask that changes after the build
     _save_mask(path, np.zeros((64, 64), np.uint8))
     ds = DATASETS.build(_cfg(root))
