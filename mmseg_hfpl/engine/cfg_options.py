@@ -21,13 +21,14 @@ from mmengine.config import Config
 from mmengine.logging import print_log
 from mmengine.runner import Runner
 
-#: top-level keys read by the tools of this project and by mmseg's tools, beyond the
-#: arguments of mmengine's Runner (``Runner.from_cfg`` reads those)
-PROJECT_TOP_LEVEL = (
+#: top-level keys read by the tools of this project, mmseg's tools and mmengine's
+#: ``Runner.from_cfg`` / ``Runner.train`` beyond the arguments of mmengine's Runner
+EXTRA_TOP_LEVEL = (
     'runner_type', 'model_wrapper_cfg', 'find_unused_parameters', 'tta_model', 'tta_pipeline',
+    'activation_checkpointing', 'efficient_conv_bn_eval', 'compile', 'test_pipeline',
     'total_batch_size', 'test_crf', 'crf_model', 'pseudo_label_dir', 'pseudo_label_cfg')
 KNOWN_TOP_LEVEL = tuple(sorted(
-    set(PROJECT_TOP_LEVEL)
+    set(EXTRA_TOP_LEVEL)
     | {name for name in inspect.signature(Runner.__init__).parameters if name != 'self'}))
 CUTOFF = 0.8  # difflib ratio of a "close match" (randomnes / randomness: 0.95)
 
