@@ -51,6 +51,9 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from mmengine.config import Config, DictAction
 
+from mmseg_hfpl.engine.cfg_options import merge_cfg_options
+from mmseg_hfpl.fileio import atomic_path
+
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 METRICS = ('J', 'F', 'J&F')
 
@@ -74,7 +77,8 @@ def resolved_config(exp: dict) -> Config:
     if options:
         parser = argparse.ArgumentParser()
         parser.add_argument('--o', nargs='+', action=DictAction)
-        cfg.merge_from_dict(parser.parse_args(['--o', *options]).o)
+        merge_cfg_options(cfg, parser.parse_args(['--o', *options]).o,
+                          f"cfg_options of {exp.get('name', exp['config'])}")
     return cfg
 
 
@@ -194,9 +198,8 @@ def train(exp: dict, seed: int, work: str, threads: int) -> dict:
     metrics = final_metrics(run_tool(cmd, osp.join(work, 'run.log'), threads,
                                      f'{exp["name"]} seed {seed}'))
     result = osp.join(work, 'metrics.json')
-    with open(result + '.tmp', 'w') as f:
+    with atomic_path(result) as tmp, open(tmp, 'w') as f:
         json.dump(metrics, f)
-    os.replace(result + '.tmp', result)
     print(f'[done] {exp["name"]} seed {seed}: ' +
           '  '.join(f'{k} {metrics[k]:.2f}' for k in METRICS), flush=True)
     return metrics
