@@ -1,5 +1,4 @@
 """Safe writing of pseudo-label PNGs: atomic, never into ground truth, never clobbering."""
-import os
 import os.path as osp
 from typing import Iterable, Optional, Sequence
 
