@@ -19,7 +19,8 @@ def _fmt(value) -> str:
 def _scored_on(row: dict) -> str:
     on = row.get('scored_on')
     if isinstance(on, dict):
-        return f"{on.get('set')} ({on.get('images')} images)"
+        images = f" ({on['images']} images)" if on.get('images') else ''
+        return f"{on.get('set')}{images}"
     return ''
 
 
@@ -177,6 +178,10 @@ def _load_segmentor(plan, stage):
     cfg = resolved_config(stage.config, option_strings(plan.options(stage, None)))
     if not torch.cuda.is_available():
         sync_bn_to_bn(cfg.model)
+    # an image without annotations or image-level labels: mmseg's packing of the test pipeline
+    cfg.test_pipeline = [dict(t) if not t['type'].startswith('Pack') else
+                         dict(type='PackSegInputs') for t in cfg.test_pipeline
+                         if t['type'] != 'LoadAnnotations']
     record = read_json(osp.join(plan.work_dir, 'pipeline.json'))['stages'][stage.name]
     device = 'cuda' if torch.cuda.is_available() else 'cpu'
     return init_model(cfg, record['outputs']['checkpoint'], device=device), cfg

@@ -80,7 +80,18 @@ def log_metrics(text: str) -> Optional[dict]:
     return {k: float(v) for k, v in re.findall(r'\b(J|F|J&F): ([0-9.]+)', lines[-1])}
 
 
-def stage_metrics(stage, out_dir: str, log_text: str) -> dict:
+def scored_split(cfg, kind: str) -> Optional[dict]:
+    """What a training (its validation) or test stage is scored on: the loader and its
+    ``ann_file``."""
+    loader = 'val_dataloader' if kind == 'train' else 'test_dataloader'
+    dataset = (cfg.get(loader) or {}).get('dataset') or {}
+    if not dataset:
+        return None
+    return dict(set=f"{loader} ({dataset.get('ann_file') or dataset.get('type')})")
+
+
+def stage_metrics(stage, out_dir: str, log_text: str,
+                  scored_on: Optional[dict] = None) -> dict:
     """``{row name: {J, F, J&F, how, ...}}`` of a finished stage: the ``metrics.json`` the
     pseudo-label tools write, the last evaluation of a training / test log."""
     if stage.kind in ('pseudo_labels', 'refine'):
@@ -98,7 +109,8 @@ def stage_metrics(stage, out_dir: str, log_text: str) -> dict:
     if stage.kind == 'test':
         how = ' + '.join(['test'] + (['multi-scale + flip'] if stage.args.get('tta') else [])
                          + (['dense CRF'] if 'test_crf' in str(stage.cfg_options) else []))
-    return {stage.kind: dict(found, how=how)}
+    return {stage.kind: dict(found, how=how,
+                             **({'scored_on': scored_on} if scored_on else {}))}
 
 
 def run_streamed(cmd: List[str], log_path: str, env: dict) -> tuple:
@@ -228,7 +240,8 @@ class Pipeline:
         outputs = dict(dir=out)
         if stage.kind == 'train':
             outputs['checkpoint'] = final_checkpoint(out)
-        metrics = stage_metrics(stage, out, text)
+        metrics = stage_metrics(stage, out, text,
+                                scored_split(self.plan.config(stage), stage.kind))
         self.log(f'stage {k}/{n} {stage.name}: finished in {wall:.1f} s, peak RSS '
                  f'{peak:.0f} MiB')
         return dict(index=stage.index, kind=stage.kind, status='done', fingerprint=fp,
