@@ -198,3 +198,24 @@ def test_add_on_twin_on_two_gloo_ranks(synthetic_root, tmp_path):
     assert list(rows) == SEAM_STAGES
     for name in SCORED:
         assert any(r[1] != '—' and 0 <= float(r[1]) <= 100 for r in rows[name]), name
+
+
+OTHER_TWINS = ['sipe', 'mctformer', 'spatial_bce', 'pmm']
+
+
+@pytest.mark.pipelines
+@pytest.mark.parametrize('pipeline', [f'{p}{m}' for m in OTHER_TWINS for p in ('', 'hfpl_')])
+def test_baseline_twin_pipelines_run_end_to_end(pipeline, synthetic_root, tmp_path):
+    config = f'configs/pipelines/{pipeline}_synthetic.py'
+    log = run_pipeline(config, tmp_path / pipeline, synthetic_root)
+    state = json.load(open(tmp_path / pipeline / 'pipeline.json'))
+    order = state['order']
+    assert list(state['stages']) == order
+    for k, name in enumerate(order, 1):
+        assert f'[pipeline] stage {k}/{len(order)} {name} (' in log
+    rows = report_rows(tmp_path / pipeline)
+    assert list(rows) == order  # a row for every stage
+    for name, record in state['stages'].items():
+        if record['kind'] != 'train' or record['metrics']:  # AffinityNet / IRN: not scored
+            assert any(r[1] != '—' and r[2] != '—' for r in rows[name]), name
+    assert state['stages'][order[-1]]['metrics']['test']['how'].endswith('dense CRF')
