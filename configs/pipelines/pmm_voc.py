@@ -1,6 +1,7 @@
-# PMM's full chain on VOC (Eli-YiLi/PMM + Eli-YiLi/WSSS_MMSeg): stage A (configs/pmm/pmm-a_r38_voc.py)
-# -> its CAMs, the CRF at alpha 24 and the PPMG pseudo-masks -> PSPNet ResNet-101 with the
-# pretended under-fitting loss on them -> VOC val, multi-scale + flip + PMM's dense CRF.
+# PMM's full chain on VOC (Eli-YiLi/PMM + Eli-YiLi/WSSS_MMSeg): stage A
+# (configs/pmm/pmm-a_r38_voc.py) -> its CAMs, the CRF at alpha 24 and the PPMG pseudo-masks ->
+# PSPNet ResNet-101 with the pretended under-fitting loss on them -> VOC val, multi-scale +
+# flip + PMM's dense CRF.
 stages = dict(
     cam=dict(kind='train', config='configs/pmm/pmm-a_r38_voc.py'),
     pseudo_labels=dict(kind='pseudo_labels', model='cam', args=dict(workers=8)),

@@ -180,6 +180,7 @@ class Pipeline:
                                        f'finished in {self.work_dir}')
                 fingerprints[stage.name] = record['fingerprint']
                 self._outputs(stage, record, checkpoints, hashes)
+                self.log(f'stage {k}/{n} {stage.name}: taken as it is (before --from {start})')
                 continue
             if stage.index > last:
                 break

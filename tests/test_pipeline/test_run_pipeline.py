@@ -110,6 +110,20 @@ def test_rerun_skips_every_stage(seam_run, synthetic_root):
     assert open(work / 'report.md').read() == before
 
 
+def test_from_reruns_that_stage_only(seam_run, synthetic_root):
+    work, _ = seam_run
+    before = json.load(open(work / 'pipeline.json'))['stages']
+    lines = stage_lines(run_pipeline(SEAM, work, synthetic_root, '--from', 'test_crf'))
+    assert all('(before --from test_crf)' in ln for ln in lines[:6])
+    assert lines[6:] == [
+        '[pipeline] stage 7/7 test_crf: removing its outputs (forced by --from)',
+        f"[pipeline] stage 7/7 test_crf (test): running (fingerprint "
+        f"{before['test_crf']['fingerprint']})", lines[8]]
+    assert lines[8].startswith('[pipeline] stage 7/7 test_crf: finished in ')
+    after = json.load(open(work / 'pipeline.json'))['stages']
+    assert after['test_crf']['metrics'] == before['test_crf']['metrics']  # deterministic
+
+
 def test_killed_run_continues_to_the_same_outputs(seam_run, synthetic_root, tmp_path):
     """kill -9 of the whole process group while the AffinityNet stage (3 of 7) runs; the rerun
     skips stages 1-2 and ends with the labels and scores of the uninterrupted run."""
