@@ -20,6 +20,8 @@ import sys
 import time
 from typing import Dict, List, Optional
 
+from mmseg_hfpl.pseudo_labels.output_guard import UnsafeOutputError
+
 from .stages import StagePlan, check_work_dir, find_stage, load_pipeline
 
 STATE_FILE = 'pipeline.json'
@@ -162,7 +164,8 @@ class Pipeline:
         first = find_stage(self.stages, start, '--from') or 0
         last = find_stage(self.stages, stop, '--to')
         last = len(self.stages) - 1 if last is None else last
-        check_work_dir(self.work_dir, [self.plan.config(s) for s in self.stages])
+        check_work_dir(self.work_dir, [self.plan.config(s) for s in self.stages],
+                       [self.plan.out_dir(s) for s in self.stages])
         os.makedirs(self.work_dir, exist_ok=True)
         state = self.load_state()
         state.update(pipeline=self.config, work_dir=self.work_dir,
@@ -216,6 +219,10 @@ class Pipeline:
         out = self.plan.out_dir(stage)
         marker = read_json(osp.join(out, MARKER))
         resume = False
+        if osp.isdir(out) and not marker and os.listdir(out):
+            raise UnsafeOutputError(
+                f'stage {k}/{n} {stage.name}: {out!r} holds files that this pipeline did not '
+                f'write (no {MARKER}): they are never removed. Choose another --work-dir.')
         if osp.isdir(out) and (forced or not marker or marker.get('fingerprint') != fp):
             why = 'forced by --from' if forced else 'made with other settings'
             self.log(f'stage {k}/{n} {stage.name}: removing its outputs ({why})')

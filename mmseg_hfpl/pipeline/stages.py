@@ -21,7 +21,6 @@ stage), nested dicts as any config.
 """
 import argparse
 import copy
-import os
 import os.path as osp
 import sys
 from dataclasses import dataclass, field
@@ -304,26 +303,15 @@ class StagePlan:
                     resolved_config=self.config_text(stage), reads=reads)
 
 
-def dataset_dirs(cfg: Config) -> List[str]:
-    """The dataset directories (``data_root`` of every leaf dataset) of a config."""
-    from mmseg_hfpl.pseudo_labels.config import _datasets
-    dirs = []
-    for loader in LOADERS:
-        dataset = (cfg.get(loader) or {}).get('dataset')
-        if not dataset:
-            continue
-        for leaf in _datasets(dataset):
-            if leaf.get('data_root'):
-                dirs.append(str(leaf['data_root']))
-    return dirs
-
-
-def check_work_dir(work_dir: str, configs: List[Config]) -> None:
-    """Refuse a work dir that is (inside) a dataset directory of any stage config."""
-    real = osp.realpath(work_dir)
+def check_work_dir(work_dir: str, configs: List[Config], stage_dirs: List[str] = ()) -> None:
+    """The output guard of the pipeline (:func:`mmseg_hfpl.pseudo_labels.check_output_dir`'s
+    rule): refuse a work dir that is or lies inside a dataset directory of any stage config, and
+    a stage output directory that is, lies inside or contains one, whatever the options say."""
+    from mmseg_hfpl.pseudo_labels.output_guard import check_outside, dataset_dirs
     for cfg in configs:
-        for data in dataset_dirs(cfg):
-            data = osp.realpath(data)
-            if real == data or real.startswith(data + os.sep):
-                raise ValueError(f'refusing --work-dir {work_dir!r}: it is (inside) the dataset '
-                                 f'directory {data!r} of {cfg.filename}')
+        guarded = dataset_dirs(cfg)
+        origin = f' of {cfg.filename}' if getattr(cfg, 'filename', None) else ''
+        guarded = [g._replace(origin=g.origin + origin) for g in guarded]
+        check_outside(work_dir, [g._replace(contains=False) for g in guarded], '--work-dir')
+        for out in stage_dirs:
+            check_outside(out, guarded, 'the stage output directory')

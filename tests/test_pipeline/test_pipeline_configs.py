@@ -128,7 +128,7 @@ def test_work_dir_inside_a_dataset_is_refused(synthetic_root, monkeypatch):
     monkeypatch.chdir(ROOT)
     pipe = Pipeline('configs/pipelines/seam_synthetic.py', osp.join(synthetic_root, 'out'),
                     cfg_options=dict(data_root=synthetic_root), device='cpu')
-    with pytest.raises(ValueError, match='refusing --work-dir .*dataset directory'):
+    with pytest.raises(ValueError, match='refusing to write to --work-dir .*lies inside'):
         pipe.run()
     assert not osp.exists(osp.join(synthetic_root, 'out'))
 
@@ -145,3 +145,18 @@ def test_bad_pipeline_configs_name_the_stage(tmp_path):
     bad.write_text("stages = dict(cam=dict(kind='train', config='c.py', input=1))\n")
     with pytest.raises(KeyError, match=r"unknown keys \['input'\]"):
         load_pipeline(str(bad))
+
+
+def test_stage_directory_of_others_is_never_removed(synthetic_root, tmp_path, monkeypatch):
+    """A stage output directory holding files without the pipeline's marker is refused, not
+    removed (a mistyped --work-dir must not cost anybody's files)."""
+    from mmseg_hfpl.pseudo_labels.output_guard import UnsafeOutputError
+    monkeypatch.chdir(ROOT)
+    theirs = tmp_path / 'work' / 'cam'
+    theirs.mkdir(parents=True)
+    (theirs / 'notes.txt').write_text('not written by the pipeline')
+    pipe = Pipeline('configs/pipelines/seam_synthetic.py', str(tmp_path / 'work'),
+                    cfg_options=dict(data_root=synthetic_root), device='cpu')
+    with pytest.raises(UnsafeOutputError, match='did not write'):
+        pipe.run()
+    assert (theirs / 'notes.txt').read_text() == 'not written by the pipeline'
