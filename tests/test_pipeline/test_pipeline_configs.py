@@ -23,6 +23,7 @@ def test_every_baseline_has_twin_pipelines():
     for method in BASELINES:
         for data in ('synthetic', 'voc'):
             assert {f'{method}_{data}', f'hfpl_{method}_{data}'} <= names, (method, data)
+    assert {'seam_coco', 'hfpl_seam_coco'} <= names  # the paper's Table 3
 
 
 @pytest.fixture(scope='module')
@@ -30,7 +31,7 @@ def built_models():
     return {}
 
 
-@pytest.mark.parametrize('path', [p for p in PIPELINES if p.endswith('_voc.py')],
+@pytest.mark.parametrize('path', [p for p in PIPELINES if p.endswith(('_voc.py', '_coco.py'))],
                          ids=lambda p: osp.basename(p))
 def test_full_size_pipeline_resolves(path, built_models, monkeypatch):
     monkeypatch.chdir(ROOT)
@@ -52,7 +53,7 @@ def test_full_size_pipeline_resolves(path, built_models, monkeypatch):
 @pytest.mark.parametrize('method', BASELINES)
 def test_add_on_twin_differs_only_by_the_cam_network(method, monkeypatch):
     monkeypatch.chdir(ROOT)
-    for data in ('synthetic', 'voc'):
+    for data in ('synthetic', 'voc') + (('coco',) if method == 'seam' else ()):
         _, base = load_pipeline(f'configs/pipelines/{method}_{data}.py')
         _, twin = load_pipeline(f'configs/pipelines/hfpl_{method}_{data}.py')
         assert [s.name for s in base] == [s.name for s in twin]
