@@ -20,12 +20,12 @@ import sys
 import time
 from typing import Dict, List, Optional
 
+from mmseg_hfpl.pseudo_labels.output_guard import PIPELINE_STAGE_FILE as MARKER
 from mmseg_hfpl.pseudo_labels.output_guard import UnsafeOutputError
 
 from .stages import StagePlan, check_work_dir, find_stage, load_pipeline
 
 STATE_FILE = 'pipeline.json'
-MARKER = '.pipeline_stage.json'
 FINGERPRINT_VERSION = 1
 
 

@@ -16,6 +16,11 @@ from typing import Iterable, List, NamedTuple, Optional
 from .fingerprint import FINGERPRINT_FILE
 
 
+# the marker the pipeline tool (mmseg_hfpl.pipeline) writes into a stage directory before the
+# stage's tool runs there: a file of this project, as the fingerprint
+PIPELINE_STAGE_FILE = '.pipeline_stage.json'
+
+
 class UnsafeOutputError(ValueError):
     """An output directory would put a dataset or files of others at risk."""
 
@@ -122,7 +127,7 @@ def is_own_output(directory: str, marker_dirs: Iterable[str] = (),
         return True
     if not osp.isdir(directory):
         return False
-    if not set(os.listdir(directory)) - set(own_files) or osp.isfile(
+    if not set(os.listdir(directory)) - set(own_files) - {PIPELINE_STAGE_FILE} or osp.isfile(
             osp.join(directory, FINGERPRINT_FILE)):
         return True
     return any(osp.isfile(osp.join(directory, d, FINGERPRINT_FILE)) for d in marker_dirs)

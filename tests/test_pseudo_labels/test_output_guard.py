@@ -277,3 +277,17 @@ def test_label_cams_pairs_and_removal_of_stale_outputs(tmp_path):
     assert remove_outputs(str(pl / 'aff')) == [] and not (pl / 'aff').exists()
     with pytest.raises(StaleOutputError, match='refusing to delete'):
         remove_outputs(str(tmp_path / 'official'))
+
+
+def test_a_pipeline_stage_directory_is_an_output_of_this_project(tmp_path):
+    """The pipeline writes its stage marker before the stage's tool runs there: the tool's guard
+    takes that directory as this project's, and a foreign file beside the marker still refuses."""
+    from mmseg_hfpl.pseudo_labels.output_guard import PIPELINE_STAGE_FILE, is_own_output
+    stage = tmp_path / 'pseudo_labels'
+    stage.mkdir()
+    (stage / PIPELINE_STAGE_FILE).write_text('{"fingerprint": "abc"}')
+    assert check_output_dir(str(stage)) == str(stage.resolve())
+    (stage / 'notes.txt').write_text('theirs')
+    assert not is_own_output(str(stage))
+    with pytest.raises(UnsafeOutputError, match='did not write'):
+        check_output_dir(str(stage), overwrite=True)
