@@ -211,13 +211,23 @@ class PseudoLabelGenerator:
             raise ValueError('bg_search chooses the background threshold on the scored images: '
                              'it needs a ground-truth mask for every one (a --score-split with '
                              'masks)')
-        fingerprints = self.fingerprints(score_items)
-        check_fingerprints(fingerprints, self.overwrite)
-        stale = self.stale_outputs(fingerprints)
+        # rank 0 alone checks, cleans and records: the ranks' models can differ in their BN
+        # buffers after DDP training (each rank's last batch), hence in their fingerprints, and
+        # a rank checking after rank 0 wrote would find its own outputs 'stale'
+        error = [None]
         if rank == 0:
-            self.remove_stale(stale)
-            write_fingerprints(fingerprints)
-            write_fingerprints({self.out_dir: self.root_fingerprint(fingerprints)})
+            try:
+                fingerprints = self.fingerprints(score_items)
+                check_fingerprints(fingerprints, self.overwrite)
+                self.remove_stale(self.stale_outputs(fingerprints))
+                write_fingerprints(fingerprints)
+                write_fingerprints({self.out_dir: self.root_fingerprint(fingerprints)})
+            except Exception as e:  # raised on every rank, not left to hang the others
+                error = [e]
+        if world_size > 1:
+            broadcast_object_list(error, src=0)
+        if error[0] is not None:
+            raise error[0]
         barrier()
         mine = items[rank::world_size]
         todo = [it for it in mine if self.overwrite or not all(
