@@ -1,10 +1,10 @@
 """Paste committed runner outputs into the docs, so that no number there is typed by hand.
 
-    python tools/paste_results.py [FILE.md ...]   # default: README.md and docs/en/*.md
+    python tools/paste_results.py [FILE.md ...]   # default: README.md, docs/en/*.md, configs/*/README.md
 
 Every block ``<!-- results: PATH -->`` ... ``<!-- end results -->`` is replaced by the current
 text of ``PATH`` (relative to the repository root; a ``results.md`` / ``pseudo_labels.md`` written
-by ``tools/run_experiments.py``). The results live in ``docs/en/studies.md``;
+by ``tools/run_experiments.py``). Most results live in ``docs/en/studies.md``;
 ``tests/test_readme.py`` checks that each block equals its file.
 """
 import glob
@@ -18,9 +18,11 @@ BLOCK = re.compile(r'(<!-- results: (?P<path>\S+) -->\n)(?P<body>.*?)(<!-- end r
 
 
 def doc_files() -> list:
-    """README.md and the pages of ``docs/en/``, the files that may hold result blocks."""
-    return [osp.join(ROOT, 'README.md')] + sorted(glob.glob(osp.join(ROOT, 'docs', 'en',
-                                                                    '*.md')))
+    """README.md, the pages of ``docs/en/`` and the config folders' READMEs: the files that may
+    hold result blocks."""
+    return ([osp.join(ROOT, 'README.md')] +
+            sorted(glob.glob(osp.join(ROOT, 'docs', 'en', '*.md'))) +
+            sorted(glob.glob(osp.join(ROOT, 'configs', '*', 'README.md'))))
 
 
 def result_blocks(text: str) -> list:
