@@ -12,7 +12,8 @@ A ```bash block is covered in one of these ways:
   ``--cfg-options`` key exists in it, and it is one of the configs ``tests/test_configs.py``
   builds; a checkpoint name matches the config's schedule; every ``--flag`` is in the tool's
   ``--help``; a benchmark runs once at a tiny size; an install command pins what
-  ``tools/constraints.txt`` pins.
+  ``tools/constraints.txt`` pins; a usage line with placeholders (``CONFIG``, ``[--flag]``)
+  has its tool, flags and config checked.
 """
 import glob
 import os
@@ -135,8 +136,13 @@ def cfg_options(args):
 
 
 def has_key(cfg, key):
-    node = cfg
-    for part in key.split('.'):
+    """Whether ``key`` (``a.b.0.c``) names an entry of the config: every part but the last
+    must exist (a list index within the list); the last may be new only inside a nested dict
+    (an argument dict such as ``fg_prior``), never at the top level."""
+    node = cfg._cfg_dict if isinstance(cfg, Config) else cfg
+    parts = key.split('.')
+    for depth, part in enumerate(parts):
+        last = depth == len(parts) - 1
         if isinstance(node, (list, tuple)):
             if not part.isdigit() or int(part) >= len(node):
                 return False
@@ -144,7 +150,7 @@ def has_key(cfg, key):
         elif isinstance(node, dict) and part in node:
             node = node[part]
         else:
-            return False
+            return last and depth > 0 and isinstance(node, dict)
     return True
 
 
@@ -178,7 +184,7 @@ def covered_by_tagged(args):
 
 
 def test_every_block_is_found_and_classified():
-    assert len(BLOCKS) >= 20 and len(TAGGED) >= 3
+    assert len(BLOCKS) >= 20 and len(TAGGED) >= 2
     pages = {page for page, *_ in BLOCKS}
     assert {'README.md', 'docs/en/pipeline.md', 'docs/en/add_on.md', 'docs/en/train_test.md',
             'configs/seam/README.md'} <= pages
@@ -224,7 +230,8 @@ def test_tool_commands_name_existing_flags_configs_and_keys(page, line, args):
         if '/studies/' in config:  # tools/run_experiments.py STUDY
             for exp in cfg.experiments:
                 exp_cfg = load(exp['config'])
-                for key in exp.get('cfg_options', {}):
+                for option in exp.get('cfg_options', []):  # ['key=value', ...]
+                    key = option.split('=', 1)[0]
                     assert has_key(exp_cfg, key), f'{where}: {exp["name"]}: no key {key}'
             continue
         for key in cfg_options(args):
@@ -247,9 +254,15 @@ def test_tool_commands_name_existing_flags_configs_and_keys(page, line, args):
             assert total is None or total % int(args[at]) == 0, where
 
 
+def is_synopsis(args):
+    """A usage line (``tools/test.py CONFIG CHECKPOINT [--show-dir vis]``): its tool, flags and
+    config are checked above, the concrete runs are elsewhere."""
+    return any(is_placeholder(a) or '[' in a for a in strip_env(args)[2:])
+
+
 SYNTHETIC_TRAININGS = sorted({
     tuple(strip_env(c)) for p, ln, c in TOOL_COMMANDS
-    if classify(c)[1] == 'tools/train.py' and config_args(c)
+    if classify(c)[1] == 'tools/train.py' and config_args(c) and not is_synopsis(c)
     and is_synthetic(load(config_args(c)[0])) and not covered_by_tagged(c)})
 
 
@@ -271,7 +284,7 @@ def test_tagged_and_synthetic_commands_leave_no_untested_run():
     """A command on the embedded data that is not a training above is in a tagged block."""
     for page, line, args in TOOL_COMMANDS:
         configs = config_args(args)
-        if not configs or classify(args)[1] == 'tools/train.py':
+        if not configs or classify(args)[1] == 'tools/train.py' or is_synopsis(args):
             continue
         if any(is_synthetic(load(c)) for c in configs if '/studies/' not in c):
             assert covered_by_tagged(args), f'{page}:{line}: {shlex.join(args)} runs nowhere'
