@@ -129,5 +129,5 @@ def test_readme_images_are_committed_files():
             shown += 1
             if not osp.isfile(osp.join(ROOT, osp.dirname(doc), path)):
                 missing.append(f'{doc}: {path}')
-    assert shown >= 8
+    assert shown >= 5
     assert not missing, f'the docs show images that are not in the repository: {missing}'
