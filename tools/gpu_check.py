@@ -1,19 +1,27 @@
 """GPU acceptance check: run once on a CUDA machine (sized for < 8 minutes on one H200-class GPU).
 
     python tools/gpu_check.py [--out work_dirs/gpu_check] [--iters 20] [--configs NAME ...]
+        [--budget SECONDS] [--pipeline CONFIG] [--rows-from FILE]
 
 (a) FSL forward + backward on the GPU, ours (blockwise) against the dense reference of the
     official formulas (``mmseg_hfpl/losses/reference.py``) at B=8, C=21, 56^2 and 112^2: value and
-    gradient differences, time and peak CUDA memory of both, and the time ratio;
+    gradient differences, time and peak CUDA memory of both, and the speed-up (dense / ours);
 (b) each full-size CAM config (``CONFIGS``) trains ``--iters`` iterations at its full crop and
     total batch under ``--amp`` with ``torchrun`` on one GPU (``tools/train.py``), on a synthetic
     VOC-layout dataset of 500x375 images made here (no download; backbones from scratch):
     iterations/s, peak memory and the first / last loss;
 (c) multi-scale (+ flip) pseudo-labels of 8 images with ``tools/make_pseudo_labels.py`` from the
-    checkpoint of the first config of (b).
+    checkpoint of the first config of (b), run right after it, with the SEAM CRF at alpha 4 when
+    pydensecrf imports (else without, noted);
+(d) with ``--pipeline CONFIG``: that pipeline end to end on the GPU with ``tools/run_pipeline.py``
+    (skipped with a note while the tool does not exist).
 
-Prints one table and exits 1 on any failure. Without CUDA it prints one line and exits 0 (the
-CPU tests run its pieces with ``device='cpu'`` and tiny sizes).
+``--budget`` bounds the whole run: a check that would start with less than 90 s left is
+reported as skipped (``tools/gpu_bootstrap.sh`` passes what its 10 minutes leave).
+``--rows-from`` puts the rows of a JSON list first (the bootstrap's own steps); a row there with
+``"fatal": true`` stops before the checks. Prints one table and exits 1 on any failure. Without
+CUDA it prints one line and exits 0 (the CPU tests run its pieces with ``device='cpu'`` and tiny
+sizes).
 """
 import argparse
 import json
@@ -152,17 +160,18 @@ def check_fsl(device: str = 'cuda', size: int = 56, batch: int = 8, channels: in
     return out
 
 
-def fsl_row(size: int, res: Dict[str, float], tolerance: float = 1e-4) -> Dict[str, str]:
+def fsl_row(size: int, res: Dict[str, float], batch: int = 8,
+            tolerance: float = 1e-4) -> Dict[str, str]:
     ok = res['value_diff'] < tolerance and res['grad_diff'] < tolerance
 
     def mem(key):
         return 'n/a' if res[key] is None else f'{res[key]:.0f} MiB'
 
-    return dict(check=f'FSL {size}x{size}', status='ok' if ok else 'FAIL',
+    return dict(check=f'FSL {size}x{size} B={batch}', status='ok' if ok else 'FAIL',
                 **{'value / grad diff': f'{res["value_diff"]:.1e} / {res["grad_diff"]:.1e}',
                    'time': f'{res["ours_time"] * 1e3:.1f} / {res["ref_time"] * 1e3:.1f} ms',
                    'peak memory': f'{mem("ours_memory")} / {mem("ref_memory")}',
-                   'notes': f'ours / dense; time ratio {res["time_ratio"]:.2f}'})
+                   'notes': f'ours / dense; dense / ours = {1 / res["time_ratio"]:.1f}x'})
 
 
 def train_options(name: str, root: str, iters: int) -> List[str]:
@@ -238,35 +247,105 @@ def run_train(name: str, root: str, out: str, iters: int, timeout: int) -> Dict[
     return row
 
 
-def run_pseudo_labels(name: str, root: str, out: str, timeout: int) -> Dict[str, str]:
+def crf_available() -> bool:
+    """pydensecrf (the pydensecrf2 package) imports: the CRF parts can run."""
+    try:
+        import pydensecrf.densecrf  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def pseudo_label_command(name: str, root: str, checkpoint: str, target: str,
+                         crf: bool) -> List[str]:
+    """``tools/make_pseudo_labels.py`` on the 8 images of ``train_8``/``aug_8`` on CUDA, with
+    the SEAM CRF at alpha 4 when ``crf``."""
+    opts = []
+    for i, part in enumerate(('train', 'aug')):
+        d = f'train_dataloader.dataset.datasets.{i}'
+        opts += [f'{d}.data_root={root}', f'{d}.ann_file=ImageSets/Segmentation/{part}_8.txt']
+    return [sys.executable, osp.join(ROOT, 'tools', 'make_pseudo_labels.py'), CONFIGS[name][0],
+            checkpoint, '--out', target, '--device', 'cuda', '--score-split', 'none',
+            '--overwrite', *(['--crf', '4'] if crf else []), '--cfg-options', *opts]
+
+
+def run_pseudo_labels(name: str, root: str, out: str, timeout: int,
+                      crf: Optional[bool] = None) -> Dict[str, str]:
     """(c): multi-scale + flip pseudo-labels of the 8 images of ``train_8``/``aug_8`` from the
-    checkpoint (b) saved for ``name``."""
+    checkpoint (b) saved for ``name``, with the CRF at alpha 4 when ``crf`` (default: when
+    pydensecrf imports)."""
+    crf = crf_available() if crf is None else crf
     work = osp.join(out, name)
     ckpts = sorted(f for f in os.listdir(work) if f.endswith('.pth')) if osp.isdir(work) else []
     row = dict(check=f'pseudo-labels {name}, 8 images', status='FAIL')
     if not ckpts:
         row['notes'] = f'no checkpoint in {work}'
         return row
-    opts = []
-    for i, part in enumerate(('train', 'aug')):
-        d = f'train_dataloader.dataset.datasets.{i}'
-        opts += [f'{d}.data_root={root}', f'{d}.ann_file=ImageSets/Segmentation/{part}_8.txt']
     target = osp.join(out, f'{name}_pseudo_labels')
-    cmd = [sys.executable, osp.join(ROOT, 'tools', 'make_pseudo_labels.py'), CONFIGS[name][0],
-           osp.join(work, ckpts[-1]), '--out', target, '--device', 'cuda', '--score-split',
-           'none', '--overwrite', '--cfg-options', *opts]
+    cmd = pseudo_label_command(name, root, osp.join(work, ckpts[-1]), target, crf)
     start = time.perf_counter()
     try:
         res = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
         row['notes'] = f'timed out after {timeout} s'
         return row
-    cams = osp.join(target, 'cams')
-    written = len([f for f in os.listdir(cams) if f.endswith('.npz')]) if osp.isdir(cams) else 0
+
+    def count(sub, ext):
+        d = osp.join(target, sub)
+        return len([f for f in os.listdir(d) if f.endswith(ext)]) if osp.isdir(d) else 0
+
+    written, crf_written = count('cams', '.npz'), count('crf_a4', '.png')
     row['time'] = f'{time.perf_counter() - start:.1f} s'
-    row['status'] = 'ok' if res.returncode == 0 and written == 8 else 'FAIL'
-    row['notes'] = f'{written} CAM files' if res.returncode == 0 else res.stderr[-120:]
+    row['status'] = 'ok' if res.returncode == 0 and written == 8 and (
+        not crf or crf_written == 8) else 'FAIL'
+    crf_note = f', {crf_written} CRF (alpha 4) labels' if crf else \
+        '; CRF skipped: pydensecrf does not import'
+    row['notes'] = f'{written} CAM files{crf_note}' if res.returncode == 0 else res.stderr[-120:]
     return row
+
+
+PIPELINE_TOOL = osp.join(ROOT, 'tools', 'run_pipeline.py')
+
+
+def run_pipeline(config: str, out: str, timeout: int) -> Dict[str, str]:
+    """(d): one pipeline config end to end on the GPU with ``tools/run_pipeline.py`` (issue
+    24), skipped with a note while that tool does not exist."""
+    row = dict(check=f'pipeline {osp.basename(config)}', status='skipped')
+    if not osp.isfile(PIPELINE_TOOL):
+        row['notes'] = f'{osp.relpath(PIPELINE_TOOL, ROOT)} does not exist yet'
+        return row
+    cmd = [sys.executable, PIPELINE_TOOL, config, '--work-dir', osp.join(out, 'pipeline'),
+           '--gpus', '1']
+    start = time.perf_counter()
+    try:
+        res = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return dict(row, status='FAIL', notes=f'timed out after {timeout} s')
+    return dict(row, status='ok' if res.returncode == 0 else 'FAIL',
+                time=f'{time.perf_counter() - start:.0f} s',
+                notes=f'report in {osp.join(out, "pipeline")}' if res.returncode == 0
+                else res.stderr[-120:])
+
+
+class Budget:
+    """Seconds left of ``--budget`` (None: unbounded); a check that would start with less than
+    ``minimum`` left is skipped (a training run with its start-up takes about that long)."""
+
+    def __init__(self, seconds: Optional[float], minimum: float = 90):
+        self.deadline = None if seconds is None else time.monotonic() + seconds
+        self.minimum = minimum
+
+    def left(self) -> float:
+        return math.inf if self.deadline is None else self.deadline - time.monotonic()
+
+    def timeout(self, cap: int) -> Optional[int]:
+        """The timeout of the next check (at most ``cap``), None when it should be skipped."""
+        left = self.left()
+        return None if left < self.minimum else int(min(cap, left - 10))
+
+
+def skipped_row(check: str) -> Dict[str, str]:
+    return dict(check=check, status='skipped', notes='time budget spent (--budget)')
 
 
 def parse_args(argv=None):
@@ -275,34 +354,53 @@ def parse_args(argv=None):
     parser.add_argument('--iters', type=int, default=20)
     parser.add_argument('--configs', nargs='+', choices=sorted(CONFIGS), default=list(CONFIGS))
     parser.add_argument('--timeout', type=int, default=150, help='seconds per training run')
+    parser.add_argument('--budget', type=float, help='seconds for the whole check')
+    parser.add_argument('--pipeline', metavar='CONFIG',
+                        help='also run this pipeline config end to end (tools/run_pipeline.py)')
+    parser.add_argument('--rows-from', metavar='JSON', help='rows to put first (a JSON list)')
     return parser.parse_args(argv)
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    out = osp.abspath(args.out)
+    rows = json.load(open(args.rows_from)) if args.rows_from else []
+    if any(r.get('fatal') for r in rows):
+        print(format_table(rows))
+        return 1
     import torch
     if not torch.cuda.is_available():
         print('gpu_check: no CUDA device, nothing to check (the CPU tests cover its pieces)')
         return 0
-    out = osp.abspath(args.out)
+    budget = Budget(args.budget)
     root = osp.join(out, 'VOC2012')
     largest = max(CONFIGS[n][1] for n in args.configs) * args.iters
     sizes = sorted({CONFIGS[n][1] * args.iters for n in args.configs} | {8})
     make_voc_layout(root, largest, height=375, width=500, splits=sizes)
-    rows = [dict(check='device', status='ok', notes=torch.cuda.get_device_name(0))]
+    rows.append(dict(check='device', status='ok', notes=torch.cuda.get_device_name(0)))
     for size in (56, 112):
         try:
-            rows.append(fsl_row(size, check_fsl('cuda', size=size)))
+            rows.append(fsl_row(size, check_fsl('cuda', size=size, batch=8), batch=8))
         except Exception as exc:  # reported in the table, the run continues
-            rows.append(dict(check=f'FSL {size}x{size}', status='FAIL', notes=repr(exc)[:120]))
+            rows.append(dict(check=f'FSL {size}x{size} B=8', status='FAIL',
+                             notes=repr(exc)[:120]))
         torch.cuda.empty_cache()
-    for name in args.configs:
-        rows.append(run_train(name, root, out, args.iters, args.timeout))
-    rows.append(run_pseudo_labels(args.configs[0], root, out, args.timeout))
+    for i, name in enumerate(args.configs):
+        timeout = budget.timeout(args.timeout)
+        rows.append(skipped_row(f'train {name} (amp)') if timeout is None
+                    else run_train(name, root, out, args.iters, timeout))
+        if i == 0:  # (c) from the first checkpoint, before the budget runs low
+            timeout = budget.timeout(args.timeout)
+            rows.append(skipped_row(f'pseudo-labels {name}, 8 images') if timeout is None
+                        else run_pseudo_labels(name, root, out, timeout))
+    if args.pipeline:
+        timeout = budget.timeout(10**6)
+        rows.append(skipped_row(f'pipeline {osp.basename(args.pipeline)}') if timeout is None
+                    else run_pipeline(args.pipeline, out, timeout))
     print(format_table(rows))
     with open(osp.join(out, 'gpu_check.json'), 'w') as f:
         json.dump(rows, f, indent=1)
-    return 0 if all(r['status'] == 'ok' for r in rows) else 1
+    return 0 if all(r['status'] != 'FAIL' for r in rows) else 1
 
 
 if __name__ == '__main__':

@@ -103,3 +103,61 @@ def test_make_voc_layout_and_missing_checkpoint(tmp_path):
         gpu_check.make_voc_layout(root, 8, splits=(16, ))
     row = gpu_check.run_pseudo_labels('seam', root, str(tmp_path), 10)
     assert row['status'] == 'FAIL' and 'no checkpoint' in row['notes']
+
+
+def test_fsl_row_names_the_batch_and_the_speed_up():
+    res = dict(value_diff=1e-8, grad_diff=2e-8, ours_time=0.01, ref_time=0.25,
+               ours_memory=100.0, ref_memory=4000.0, time_ratio=0.04)
+    row = gpu_check.fsl_row(112, res, batch=8)
+    assert row['check'] == 'FSL 112x112 B=8' and row['status'] == 'ok'
+    assert row['notes'] == 'ours / dense; dense / ours = 25.0x'
+    assert row['time'] == '10.0 / 250.0 ms' and row['peak memory'] == '100 MiB / 4000 MiB'
+
+
+def test_budget_skips_what_would_start_too_late():
+    assert gpu_check.Budget(None).timeout(150) == 150
+    assert gpu_check.Budget(60).timeout(150) is None  # under the 90 s a check needs
+    assert gpu_check.Budget(1000).timeout(150) == 150
+    assert 80 <= gpu_check.Budget(100).timeout(150) <= 90  # what is left, less 10 s to print
+    assert gpu_check.skipped_row('train seam (amp)') == dict(
+        check='train seam (amp)', status='skipped', notes='time budget spent (--budget)')
+
+
+def test_pipeline_check_is_skipped_until_the_tool_exists(tmp_path, monkeypatch):
+    monkeypatch.setattr(gpu_check, 'PIPELINE_TOOL', str(tmp_path / 'run_pipeline.py'))
+    row = gpu_check.run_pipeline('configs/pipelines/x.py', str(tmp_path), 10)
+    assert row['status'] == 'skipped' and row['notes'].endswith('does not exist yet')
+    tool = tmp_path / 'run_pipeline.py'
+    tool.write_text('import sys\nassert sys.argv[1:] == ["configs/pipelines/x.py", "--work-dir", '
+                    f'"{tmp_path}/pipeline", "--gpus", "1"], sys.argv\n'
+                    'sys.exit(int(open(sys.argv[0] + ".rc").read()))\n')
+    (tmp_path / 'run_pipeline.py.rc').write_text('0')
+    row = gpu_check.run_pipeline('configs/pipelines/x.py', str(tmp_path), 60)
+    assert row['check'] == 'pipeline x.py' and row['status'] == 'ok', row
+    (tmp_path / 'run_pipeline.py.rc').write_text('3')
+    assert gpu_check.run_pipeline('configs/pipelines/x.py', str(tmp_path), 60)['status'] == 'FAIL'
+
+
+def test_bootstrap_rows_come_first_and_a_fatal_one_stops(tmp_path, capsys):
+    import json
+    rows = [dict(check='bootstrap: mmcv 2.1.0', status='FAIL', time='93 s',
+                 notes='CPU ops: build failed', fatal=True)]
+    (tmp_path / 'rows.json').write_text(json.dumps(rows))
+    assert gpu_check.main(['--rows-from', str(tmp_path / 'rows.json'),
+                           '--out', str(tmp_path)]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 3 and lines[2].startswith('bootstrap: mmcv 2.1.0  FAIL')
+    assert lines[2].endswith('CPU ops: build failed')
+
+
+def test_pseudo_label_check_uses_the_crf_when_it_imports(tmp_path):
+    assert gpu_check.crf_available()  # the CPU venv has pydensecrf2
+    with_crf = gpu_check.pseudo_label_command('seam_hfpl', '/d', '/w/c.pth', '/t', crf=True)
+    assert with_crf[2:5] == ['configs/hfpl/seam_voc.py', '/w/c.pth', '--out']
+    assert with_crf[with_crf.index('--crf') + 1] == '4'
+    without = gpu_check.pseudo_label_command('seam_hfpl', '/d', '/w/c.pth', '/t', crf=False)
+    assert '--crf' not in without and without == [a for a in with_crf if a not in ('--crf', '4')]
+    assert 'train_dataloader.dataset.datasets.1.ann_file=ImageSets/Segmentation/aug_8.txt' \
+        in without
+    row = gpu_check.run_pseudo_labels('seam', str(tmp_path), str(tmp_path), 10, crf=False)
+    assert row['status'] == 'FAIL' and 'no checkpoint' in row['notes']
