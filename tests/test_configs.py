@@ -31,7 +31,8 @@ def test_import_registers_everything_in_a_fresh_interpreter():
             "'AffinityNet', 'InterPixelRelationNet', 'EfficientNetLite0', "
             "'DenseCRFPostProcessor', 'MeanSegTTAModel'], PARAM_SCHEDULERS: ['TimmCosineLR'], "
             "DATASETS: ['WSSSVOCDataset'], TRANSFORMS: ['PackWSSSInputs', 'RandomResizeLong', "
-            "'AffinityLabelsFromCRF'], METRICS: ['BoundaryFMetric'], "
+            "'RandomRescale', 'RandomContainerCrop', 'RandomHSV', 'AffinityLabelsFromCRF'], "
+            " METRICS: ['BoundaryFMetric'], "
             "HOOKS: ['CAMVisualizationHook', 'PseudoLabelHook']}\n"
             'missing = [n for r, ns in names.items() for n in ns if n not in r.module_dict]\n'
             'print(missing)\n')

@@ -104,7 +104,8 @@ def train_sets(cfg):
 # the configs that train on VOC 2012 train_aug (train.txt + aug.txt): the CAM stage with its
 # image-level labels, or the later stages with pseudo-labels (`pseudo_label_dir`) as the masks
 VOC_CAM = ['mctformer/mctformer-v2_deit-s_voc.py', 'pmm/pmm-a_r38_voc.py',
-           'seam/seam_r38_voc.py', 'sipe/sipe_r50_voc.py', 'spatial_bce/spatial-bce_r38_voc.py']
+           'seam/seam_r38_voc.py', 'seam/seam_r38_voc_official-alpha.py', 'sipe/sipe_r50_voc.py',
+           'spatial_bce/spatial-bce_r38_voc.py']
 VOC_PSEUDO = ['affinity/affinitynet_r38_voc12aug-mctformer.py',
               'affinity/affinitynet_r38_voc12aug.py', 'affinity/affinitynet_r50-d8_voc12aug.py',
               'irn/irn_r50_voc12aug.py', 'pmm/pspnet_r101-d8_voc12aug-pmm-pseudo.py',

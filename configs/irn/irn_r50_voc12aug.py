@@ -1,6 +1,7 @@
 # IRN's class-boundary branch on VOC 2012 train_aug (Ahn et al., CVPR 2019; settings of
-# jiwoon-ahn/irn): frozen ImageNet ResNet-50 (strides 2,2,2,1), crop 512, batch 32, 3 epochs
-# (~1k iterations), SGD lr 0.1 with poly decay, weight decay 1e-4, pair radius 10. Labels:
+# jiwoon-ahn/irn): frozen ImageNet ResNet-50 (strides 2,2,2,1), scale 0.5-1.5, crop 512, batch
+# 32, 3 epochs (~1k iterations), SGD lr 0.1 with poly decay, weight decay 1e-4 (and momentum
+# 1e-4, the official quirk), pair radius 10. Labels:
 #   tools/make_pseudo_labels.py CAM_CONFIG CKPT --out DIR --ir-labels 0.30 0.05
 # Refinement: tools/refine_pseudo_labels.py THIS CKPT --cams DIR/cams --out DIR/irn
 #   --beta 10 --logt 8 --bg-threshold 0.25   (Spatial-BCE + hfpl: IRN fg .60 / bg .25)
@@ -35,12 +36,17 @@ model = dict(
     mid_channels=32,
     train_radius=10,
     test_radius=5)
+# irn step/train_irn.py:17-26 (VOC12AffinityDataset, voc12/dataloader.py:227-253): the original
+# image rescaled by a factor in 0.5-1.5 (PIL bicubic, labels PIL nearest), flipped, cropped to
+# 512 at a random offset (a short side placed at a random offset in the container, padded with
+# 0 after normalisation, i.e. the mean here, labels with 255)
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),
-    dict(type='RandomResize', scale=(640, 320), ratio_range=(0.5, 1.0), keep_ratio=True),
+    dict(type='RandomRescale', ratio_range=(0.5, 1.5)),
     dict(type='RandomFlip', prob=0.5),
-    dict(type='RandomCrop', crop_size=(512, 512)),
+    dict(type='RandomContainerCrop', crop_size=(512, 512), pad_val=(103.53, 116.28, 123.675),
+         seg_pad_val=255),
     dict(type='PackSegInputs'),
 ]
 total_batch_size = 32  # IRN train_irn: 32 over all GPUs (tools/train.py splits it)
@@ -55,8 +61,13 @@ train_dataloader = dict(
     dataset=dict(type='ConcatDataset', datasets=[
         dict(split, data_prefix=dict(img_path='JPEGImages', seg_map_path=pseudo_label_dir),
              pipeline=train_pipeline) for split in _base_.train_aug]))
+# irn misc/torchutils.py:9-12 (SIPE tool/torchutils.py:11-14): PolyOptimizer calls
+# SGD(params, lr, weight_decay) positionally, so SGD's momentum is the weight decay, 1e-4 (the
+# groups keep weight_decay 1e-4; PolyOptimizer's own `momentum=0.9` is the poly power). The
+# edge branch is IRN's x1 group (step/train_irn.py:33-36; the x10 group is the displacement
+# branch, which this boundary-only IRN does not have).
 optim_wrapper = dict(
-    type='OptimWrapper', optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=1e-4))
+    type='OptimWrapper', optimizer=dict(type='SGD', lr=0.1, momentum=1e-4, weight_decay=1e-4))
 param_scheduler = [dict(type='PolyLR', eta_min=0, power=0.9, begin=0, end=990, by_epoch=False)]
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=990, val_interval=100000)
 val_cfg = None

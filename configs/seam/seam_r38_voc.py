@@ -1,7 +1,9 @@
 # SEAM baseline on PASCAL VOC 2012 train_aug (10,582 images), as the official code:
 # RandomResizeLong(448, 768), flip, ColorJitter(0.3, 0.3, 0.3, 0.1), crop 448, batch 8, 8 epochs.
 #   python tools/train.py configs/seam/seam_r38_voc.py
-# Pseudo-labels (multi-scale 0.5-2 + flip cam_rv, CRF at alpha 4 and 24 for AffinityNet):
+# Pseudo-labels (multi-scale 0.5-2 + flip cam_rv, CRF at alpha 4 and 24 for AffinityNet, the
+# paper's reading for the baseline; hfpl's scripts use 1 and 24 for every run:
+# seam_r38_voc_official-alpha.py):
 #   python tools/make_pseudo_labels.py configs/seam/seam_r38_voc.py CKPT --out DIR
 # (the settings below are the defaults of that tool for this config).
 _base_ = [

@@ -7,7 +7,9 @@
 # The official method runs three phases (train_optimal_threshold.sh and
 # train_adaptive_threshold.sh), each a full training, each refreshing the foreground-ratio prior
 # from the label CRF of its CAM labels (make_crf.py + create_fg.py):
-#   phase 1 (prior: the official datasets/voc12_init.npy, put it in data/VOCdevkit/VOC2012):
+#   phase 1 (prior: the official datasets/voc12_init.npy, put it in data/VOCdevkit/VOC2012;
+#   weights: the released voc12_init.pth of README.txt, "Pretrain_Model", as the official
+#   --pretrain ./voc12_init.pth: mkdir -p pretrain && mv voc12_init.pth pretrain/):
 #     python tools/train.py configs/spatial_bce/spatial-bce_r38_voc.py \
 #         --work-dir work_dirs/sbce_p1
 #     python tools/make_pseudo_labels.py configs/spatial_bce/spatial-bce_r38_voc.py \
@@ -33,6 +35,11 @@ _base_ = [
     '../_base_/models/spatial_bce_r38.py', '../_base_/datasets/voc12_aug.py',
     '../_base_/default_runtime.py', '../_base_/datasets/rand_augment_timm.py'
 ]
+# phase 1 starts from the official voc12_init.pth (train_adaptive_threshold.sh:16,
+# train_optimal_threshold.sh:16; loaded as train.py:63-73: every key the model has), not from
+# the ImageNet weights; model.init_checkpoint=None + the backbone's init_cfg of the base model
+# (pretrain/resnet38d_ilsvrc.pth) starts from ImageNet instead
+model = dict(init_checkpoint='pretrain/voc12_init.pth', backbone=dict(init_cfg=None))
 # mmpretrain provides RandAugment as an OpenMMLab transform
 custom_imports = dict(imports=['mmseg_hfpl', 'mmpretrain.datasets'], allow_failed_imports=False)
 image_size = (369, 369)

@@ -222,39 +222,60 @@ def test_network_iteration_keeps_the_threshold_head_in_the_graph():
                                official_step_losses(head, x, data, False))
 
 
-def test_sgd_updates_the_threshold_head_only_in_threshold_iterations_as_official():
-    """Cycle (2, 1): iterations 0, 2 network, 1, 3 threshold. SGD with momentum and weight decay
-    (the config's optimiser) on our head = on the official objective, where the threshold head
-    gets no gradient in network iterations (SGD skips it: no decay, frozen momentum)."""
+def torch17_zero_grad(optimizer):
+    """``Optimizer.zero_grad()`` of PyTorch 1.7 (Spatial-BCE's ``requirements.txt`` pins
+    pytorch 1.7.0), torch/optim/optimizer.py: gradients are zeroed in place, never set to None."""
+    for group in optimizer.param_groups:
+        for p in group['params']:
+            if p.grad is not None:
+                if p.grad.grad_fn is not None:
+                    p.grad.detach_()
+                else:
+                    p.grad.requires_grad_(False)
+                p.grad.zero_()
+
+
+@pytest.mark.parametrize('cycle,network_iters', [(2, 1), (3, 2)])
+def test_sgd_updates_the_threshold_head_as_the_official_torch17_loop(cycle, network_iters):
+    """The official loop (``train.py:135-145``: forward, loss, ``optimizer.zero_grad()``,
+    backward, step) under PyTorch 1.7, where the threshold head is outside the graph of a network
+    iteration: its gradient is None until the first threshold iteration (SGD skips it) and a
+    zeroed tensor afterwards, so SGD's weight decay and momentum keep moving it in network
+    iterations. Ours: MMEngine's loop (``zero_grad`` to None, the zero-weighted DDP term, the
+    head's step pre-hook); SGD with momentum and weight decay as the config's."""
     torch.manual_seed(0)
-    ours = make_head(cycle=2, network_iters=1)
-    ref = make_head(cycle=2, network_iters=1)
+    ours = make_head(cycle=cycle, network_iters=network_iters)
+    ref = make_head(cycle=cycle, network_iters=network_iters)
     ref.load_state_dict(ours.state_dict())
-    opts = [torch.optim.SGD(h.parameters(), lr=0.1, momentum=0.9, weight_decay=0.05)
-            for h in (ours, ref)]
+    opt_ours, opt_ref = (torch.optim.SGD(h.parameters(), lr=0.1, momentum=0.9, weight_decay=0.05)
+                         for h in (ours, ref))
     x = torch.rand(2, 64, 6, 6)
     data = samples([[1, 0, 1, 0, 0], [0, 1, 0, 0, 0]])
-    frozen = None
+    history = []
     try:
-        for it in range(4):
+        for it in range(2 * cycle + 1):
             set_iter(it)
-            for opt in opts:
-                opt.zero_grad(set_to_none=True)
+            threshold_phase = it % cycle >= network_iters
+            before = ours.threshold.weight.detach().clone()
             losses = ours.loss([x], data, {})
+            torch17_zero_grad(opt_ref)  # official order: zero_grad after the forward
+            opt_ours.zero_grad(set_to_none=True)
             (losses['loss_sbce'] + losses['loss_kl']).backward()
-            official_step_losses(ref, x, data, it % 2 == 1).backward()
-            assert ref.threshold.weight.grad is None or it % 2 == 1
-            for opt in opts:
-                opt.step()
+            official_step_losses(ref, x, data, threshold_phase).backward()
+            first_threshold_seen = it > network_iters
+            assert (ref.threshold.weight.grad is None) == (it < network_iters)
+            opt_ours.step()
+            opt_ref.step()
             for (name, p), q in zip(ours.named_parameters(), ref.parameters()):
                 torch.testing.assert_close(p, q, rtol=1e-5, atol=1e-7, msg=f'{it} {name}')
-            if it == 1:
-                frozen = ours.threshold.weight.detach().clone()
-            if it == 2:  # a network iteration after a threshold one: untouched, momentum too
-                assert torch.equal(ours.threshold.weight, frozen)
+            moved = not torch.equal(ours.threshold.weight, before)
+            history.append((threshold_phase, first_threshold_seen, moved))
     finally:
         set_iter(0)
-    assert not torch.equal(ours.threshold.weight, frozen)  # iteration 3 trained it
+    for threshold_phase, seen, moved in history:
+        # frozen only in the network iterations before the first threshold iteration
+        assert moved == (threshold_phase or seen)
+    assert any(not phase and moved for phase, _, moved in history)  # decay + momentum moved it
 
 
 ADDON = dict(add_on=dict(
@@ -320,3 +341,43 @@ def test_addon_is_eq16_in_network_iterations_and_off_in_threshold_iterations(
             assert g.abs().sum() > 0, name
             assert torch.autograd.grad(losses[name], head.threshold.weight,
                                        allow_unused=True)[0] is None, name
+
+
+def test_phase_one_starts_from_the_official_voc12_init(tmp_path):
+    """configs/spatial_bce/spatial-bce_r38_voc.py: phase 1 loads voc12_init.pth as the official
+    train.py:63-73 (``--pretrain ./voc12_init.pth`` of train_*_threshold.sh:16): a state dict
+    of the official ResNet38 with flat names, every key the model has, others ignored."""
+    import os.path as osp
+    from mmengine.config import Config
+    root = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+    cfg = Config.fromfile(osp.join(root, 'configs/spatial_bce/spatial-bce_r38_voc.py'))
+    assert cfg.model.init_checkpoint == 'pretrain/voc12_init.pth'
+    assert cfg.model.backbone.init_cfg is None  # the released weights only, as officially
+    cfg.model.backbone.base_channels = 8
+    cfg.model.decode_head.in_channels = 512
+    cfg.model.decode_head.fg_prior = dict(default=0.1)
+    cfg.model.init_checkpoint = None
+    torch.manual_seed(0)
+    source = MODELS.build(cfg.model)
+    source.init_weights()
+    # official names (models/resnet38.py): conv1a ... bn7, mask_layer_downsample, fc_list.i,
+    # threshold, temperature; plus a key the model does not have
+    official = {k.split('.', 1)[1]: v.clone() for k, v in source.state_dict().items()}
+    assert {'conv1a.weight', 'temperature', 'fc_list.19.weight', 'threshold.weight'} <= \
+        official.keys()
+    official['fc8.weight'] = torch.ones(20, 512, 1, 1)
+    torch.save(official, tmp_path / 'voc12_init.pth')
+    cfg.model.init_checkpoint = str(tmp_path / 'voc12_init.pth')
+    torch.manual_seed(1)
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    loaded = model.state_dict()
+    for k, v in source.state_dict().items():
+        assert torch.equal(loaded[k], v), k
+    cfg.model.init_checkpoint = str(tmp_path / 'missing' / 'voc12_init.pth')
+    with pytest.raises(FileNotFoundError, match=r"missing/voc12_init\.pth.*model\.init_checkpoint"):
+        MODELS.build(cfg.model).init_weights()
+    torch.save({'fc8.weight': torch.ones(1)}, tmp_path / 'other.pth')
+    cfg.model.init_checkpoint = str(tmp_path / 'other.pth')
+    with pytest.raises(ValueError, match='none of the ResNet-38'):
+        MODELS.build(cfg.model).init_weights()

@@ -83,7 +83,8 @@ SBCE_CYCLE = {'model.decode_head.cycle': 2, 'model.decode_head.network_iters': 1
 R38 = {'model.backbone.base_channels': 8}
 SEAM_NARROW = dict(R38, **{'model.decode_head.in_channels': (64, 128, 512),
                            'model.decode_head.channels': 512})
-SBCE = dict(R38, **SBCE_CYCLE, **{'model.decode_head.in_channels': 512})
+SBCE = dict(R38, **SBCE_CYCLE, **{'model.decode_head.in_channels': 512,
+                                   'model.init_checkpoint': None})
 SIPE_NARROW = {'model.backbone.base_channels': 16,
                'model.decode_head.in_channels': (64, 128, 256, 512),
                'model.decode_head.channels': 512}
@@ -124,11 +125,11 @@ REFINE_STAGE3 = {
                      {2: dict(crop_size=96)},
                      {**ITERS, **R50, **AFF, 'model.in_channels': (128, 256, 512)}, 'aff_crf'),
     'irn': ('configs/irn/irn_r50_voc12aug.py', 32,
-            {2: dict(scale=(64, 48)), 4: dict(crop_size=(48, 48))},
+            {2: dict(ratio_range=(0.5, 0.7)), 4: dict(crop_size=(48, 48))},
             dict(ITERS, **R50, **{'model.in_channels': (64, 128, 256, 512)}),
             'SegmentationClassAug'),
     'deeplabv1_r38': ('configs/stage3/deeplabv1-largefov_r38_voc12aug-pseudo.py', 10,
-                      {2: dict(scale=(64, 48)), 3: dict(crop_size=(48, 48))},
+                      {4: dict(scale=(64, 48)), 5: dict(crop_size=(48, 48))},
                       dict(ITERS, **R38, **{'model.decode_head.in_channels': 512}),
                       'SegmentationClassAug'),
     'deeplabv3_r101': ('configs/stage3/deeplabv3_r101-d8_voc12aug-pseudo.py', 4, MMSEG_PIPE,
@@ -145,8 +146,9 @@ SYNC_BN = ('affinity_r50', 'deeplabv1_r38', 'deeplabv3_r101', 'deeplabv3plus_r10
 # reason)}}
 KNOWN_UNUSED = {
     'sbce': {'decode_head.threshold.weight': (
-        (0, ), 'Spatial-BCE network iteration: the official code does not update the threshold '
-        'head (its zero-weighted DDP term is dropped before the step)')},
+        (0, ), 'Spatial-BCE network iteration before the first threshold iteration: the '
+        'official threshold head has no gradient yet (its zero-weighted DDP term is dropped '
+        'before the step; afterwards it is kept as zero, as PyTorch 1.7\'s zero_grad)')},
 }
 
 

@@ -30,6 +30,7 @@ def test_full_size_voc_config_trains_the_cycle(tiny_voc, tmp_path,
     # one iteration per epoch: a 2-iteration cycle puts epoch 1 in the network part and
     # epoch 2 in the threshold part (the hfpl config runs epoch 1 only, to save time)
     opts += [f'model.decode_head.fg_prior.file={prior}', 'model.decode_head.cycle=2',
+             'model.init_checkpoint=None',
              'model.decode_head.network_iters=1']
     work = tmp_path / 'work'
     run(['tools/train.py', config, '--work-dir', str(work), '--cfg-options', *opts])

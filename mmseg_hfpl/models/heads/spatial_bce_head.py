@@ -100,17 +100,26 @@ class ForegroundPrior:
         return torch.from_numpy(np.stack([self.ratios(n) for n in names])).float()
 
 
-def _skip_threshold_update(head_ref: 'weakref.ref', optimizer, args, kwargs) -> None:
-    """Optimizer step pre-hook of a :class:`SpatialBCEHead`: after a network iteration, drop the
-    threshold head's (zero) gradients so that the step leaves it untouched, as the official
-    code's optimizer, which never sees a gradient for it in those iterations (SGD skips a
-    parameter without gradient: no weight decay, no momentum step, frozen momentum buffer)."""
+def _threshold_update_as_torch17(head_ref: 'weakref.ref', optimizer, args, kwargs) -> None:
+    """Optimizer step pre-hook of a :class:`SpatialBCEHead`: after a network iteration, give the
+    threshold head the gradient the official code's optimizer sees there. The official
+    environment pins PyTorch 1.7 (``requirements.txt``), whose ``optimizer.zero_grad()``
+    (``train.py:143``) zeroes gradients in place instead of dropping them, and the threshold head
+    is not in the graph of a network iteration: so its gradient is None until the first
+    threshold iteration (SGD skips it) and a zero tensor afterwards, on which SGD keeps applying
+    weight decay and momentum. We drop our zero-weighted (DDP) gradient in the first case and
+    keep it, exactly zero, in the second."""
     head = head_ref()
     if head is None or not head._threshold_unused:
         return
     head._threshold_unused = False
     for param in head.threshold.parameters():
-        param.grad = None
+        if head._threshold_never_trained:
+            param.grad = None
+        elif param.grad is None:
+            param.grad = torch.zeros_like(param)
+        else:
+            param.grad.zero_()
 
 
 @MODELS.register_module()
@@ -145,10 +154,12 @@ class SpatialBCEHead(AddOnMixin, BaseDecodeHead):
     Distributed training: in the network iterations the threshold head's output enters the
     loss with weight 0, so DDP sees a gradient for every parameter in every iteration (no
     ``find_unused_parameters``, which would also hide genuinely unused parameters), and the
-    head's optimizer step pre-hook (:func:`_skip_threshold_update`) drops those zero gradients
-    before the step, so the threshold head is updated exactly as officially: only in the
-    threshold iterations (the network is trained in every iteration, by the KL term and the
-    threshold loss through ``conv6``; in the network iterations also by the spatial BCE).
+    head's optimizer step pre-hook (:func:`_threshold_update_as_torch17`) makes that gradient
+    the official one under PyTorch 1.7: None before the first threshold iteration (no update),
+    zero afterwards (SGD's weight decay and momentum still move the threshold head in the
+    network iterations). Its loss gradient comes only from the threshold iterations; the
+    network is trained in every iteration, by the KL term and the threshold loss through
+    ``conv6``, in the network iterations also by the spatial BCE.
 
     Args:
         fg_prior (dict): ``file`` / ``label_dir`` / ``default`` of :class:`ForegroundPrior`.
@@ -188,8 +199,9 @@ class SpatialBCEHead(AddOnMixin, BaseDecodeHead):
         self.loss_kl = MODELS.build(loss_kl)
         self.init_add_on(add_on)
         self._threshold_unused = False  # set by a network iteration, read by the step hook
+        self._threshold_never_trained = True  # no threshold iteration before this one
         handle = register_optimizer_step_pre_hook(
-            functools.partial(_skip_threshold_update, weakref.ref(self)))
+            functools.partial(_threshold_update_as_torch17, weakref.ref(self)))
         weakref.finalize(self, handle.remove)
 
     def init_weights(self) -> None:
@@ -212,9 +224,12 @@ class SpatialBCEHead(AddOnMixin, BaseDecodeHead):
         """The CAMs (B, C-1, h, w) (class heads without temperature, before the sigmoid)."""
         return self.forward(inputs)['cam']
 
+    @staticmethod
+    def current_iteration() -> int:
+        return int(MessageHub.get_current_instance().get_info('iter', 0))
+
     def current_threshold_phase(self) -> bool:
-        iteration = MessageHub.get_current_instance().get_info('iter', 0)
-        return in_threshold_phase(int(iteration), self.cycle, self.network_iters)
+        return in_threshold_phase(self.current_iteration(), self.cycle, self.network_iters)
 
     def loss(self, inputs: List[Tensor], batch_data_samples: SampleList, train_cfg: ConfigType,
              images: Optional[Tensor] = None) -> Dict[str, Tensor]:
@@ -229,7 +244,10 @@ class SpatialBCEHead(AddOnMixin, BaseDecodeHead):
         loss_sbce = self.loss_decode(logits, label, fg_ratio, out['threshold'],
                                      threshold_phase=phase)
         self._threshold_unused = not phase
-        if not phase:  # unused threshold head: weight 0 for DDP, its update skipped (see above)
+        # the first threshold iteration is `network_iters` (none when it equals the cycle)
+        self._threshold_never_trained = (self.current_iteration() < self.network_iters
+                                         or self.network_iters == self.cycle)
+        if not phase:  # unused threshold head: weight 0 for DDP, its gradient set by the hook
             loss_sbce = loss_sbce + 0.0 * out['threshold'].float().mean()
         losses = {
             self.loss_decode.loss_name: loss_sbce,

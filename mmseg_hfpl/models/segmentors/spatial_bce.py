@@ -1,7 +1,10 @@
-from typing import Dict, List, Tuple
+import os.path as osp
+from typing import Dict, List, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
+from mmengine.logging import print_log
+from mmengine.runner.checkpoint import _load_checkpoint
 from mmengine.structures import PixelData
 from mmseg.registry import MODELS
 from mmseg.utils import OptSampleList, SampleList
@@ -66,12 +69,51 @@ class SpatialBCESegmentor(CAMSegmentor):
       with background 0: :func:`~mmseg_hfpl.pseudo_labels.cam_inference.threshold_shift`).
     """
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args, init_checkpoint: Optional[str] = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        self.init_checkpoint = init_checkpoint
         self.threshold_mode = (self.test_cfg or {}).get('threshold', 'fixed')
         if self.threshold_mode not in ('fixed', 'adaptive'):
             raise ValueError(f"test_cfg.threshold must be 'fixed' or 'adaptive', got "
                              f'{self.threshold_mode!r}')
+
+    def init_weights(self) -> None:
+        """The usual initialisation, then ``init_checkpoint`` when set: a state dict of the
+        official ``models/resnet38.py`` ``ResNet38`` (flat names: ``conv1a``, ``b2`` ... ``bn7``
+        of the backbone, ``mask_layer_downsample``, ``fc_list``, ``threshold``, ``temperature``
+        of the head), loaded as the official ``train.py:63-73`` ``--pretrain``: every key the
+        model has, the others (e.g. a classifier) ignored. Phase 1 of the official scripts
+        starts from the released ``voc12_init.pth`` this way."""
+        super().init_weights()
+        if self.init_checkpoint is None:
+            return
+        path = self.init_checkpoint
+        if not osp.isfile(path):
+            raise FileNotFoundError(
+                f'Spatial-BCE initial weights {path!r} (model.init_checkpoint) not found: phase 1 '
+                "starts from the official voc12_init.pth (allenwu97/Spatial-BCE README.txt, "
+                '"Pretrain_Model", Google Drive), e.g. `mkdir -p pretrain && mv voc12_init.pth '
+                'pretrain/`; or set model.init_checkpoint=None to start from ImageNet weights')
+        state = _load_checkpoint(path, map_location='cpu')
+        state = state.get('state_dict', state) if isinstance(state, dict) else state
+        ours = self.state_dict()
+        mapped, ignored = {}, []
+        for key, value in state.items():
+            key = key[len('module.'):] if key.startswith('module.') else key
+            for prefix in ('backbone.', 'decode_head.'):
+                if prefix + key in ours:
+                    mapped[prefix + key] = value
+                    break
+            else:
+                ignored.append(key)
+        if not any(k.startswith('backbone.') for k in mapped):
+            raise ValueError(f'{path!r} (model.init_checkpoint) holds none of the ResNet-38 '
+                             f'parameters (conv1a, b2 ... bn7); its keys start with '
+                             f'{sorted(state)[:5]}')
+        self.load_state_dict(mapped, strict=False)
+        print_log(f'init_checkpoint {path}: {len(mapped)} tensors loaded '
+                  f'({sum(k.startswith("decode_head.") for k in mapped)} of the head), '
+                  f'{len(ignored)} ignored {ignored[:5]}', logger='current')
 
     def cam_scores(self, inputs: Tensor, batch_img_metas: List[dict]) -> Tensor:
         """Foreground scores ``sigmoid(CAM)`` at the input size (B, C-1, H, W), per pass (the
