@@ -65,7 +65,8 @@ def test_study_files_name_existing_configs(path):
 def test_dataset_configs_parse(name):
     cfg = Config.fromfile(os.path.join(ROOT, 'configs', '_base_', 'datasets', name + '.py'))
     assert cfg.val_evaluator[1]['type'] == 'BoundaryFMetric'
-    assert cfg.train_dataloader.dataset.type in ('WSSSVOCDataset', 'ConcatDataset')
+    assert cfg.train_dataloader.dataset.type in ('WSSSVOCDataset', 'WSSSCOCODataset',
+                                               'ConcatDataset')
 
 
 @pytest.mark.skipif(not os.path.isdir(MSRC), reason='MSRC-v2 copy not available')

@@ -30,9 +30,10 @@ METHODS = [c for c in LEAVES if not c.startswith('hfpl/')]
 METHOD_MAX_DEPTH = 2
 # Chains deeper than the rule, at the depth they have today: AffinityNet's ResNet-38 config
 # inherits the ResNet-50 one (affinitynet_r38_voc12aug.py -> affinitynet_r50-d8_voc12aug.py), so
-# MCTformer's variant of it sits at three levels. Flattening it means restating the AffinityNet
-# model (the r38 config as the root, the r50 one as its variant).
-DEEPER = {'affinity/affinitynet_r38_voc12aug-mctformer.py': 3}
+# MCTformer's variant of it and the COCO one sit at three levels. Flattening it means restating
+# the AffinityNet model (the r38 config as the root, the r50 one as its variant).
+DEEPER = {'affinity/affinitynet_r38_voc12aug-mctformer.py': 3,
+          'affinity/affinitynet_r38_coco.py': 3}
 
 
 def bases(config):

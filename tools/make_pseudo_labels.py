@@ -20,17 +20,20 @@ the first with the best J on the scored images (official Spatial-BCE ``eval.py``
 ``--threshold adaptive`` labels with a Spatial-BCE model's learned per-image thresholds instead
 (default: the model's ``test_cfg.threshold``). ``--label-crf`` takes its kernels from
 ``pseudo_label_cfg.label_crf`` when that is a dict (Spatial-BCE: bilateral sxy 40).
-A rerun skips finished images; pointing ``--out`` at the ground truth is refused. Options not
-given on the command line come from the config's ``pseudo_label_cfg`` (e.g. SEAM's CRF alphas)
-if it has one. With ``--launcher pytorch`` (tools/dist_*.sh style) the images are split across
-processes.
+A rerun skips finished images. An ``--out`` that is, contains or lies inside a directory of a
+dataset of the config (data root, images, masks of every split) is refused, and so is an
+existing directory of files this tool did not write, ``--overwrite`` or not; ``--overwrite``
+with another checkpoint or other CAM settings removes every output of the old CAMs first
+(``metrics.json`` keeps the scores of the outputs kept). Options not given on the command line
+come from the config's ``pseudo_label_cfg`` (e.g. SEAM's CRF alphas) if it has one. With
+``--launcher pytorch`` (tools/dist_*.sh style) the images are split across processes.
 """
 import argparse
 import os
 import os.path as osp
 
 from mmengine.config import Config, DictAction
-from mmengine.dist import get_dist_info, init_dist
+from mmengine.dist import barrier, get_dist_info, init_dist
 from mmengine.logging import MMLogger
 from mmengine.registry import init_default_scope
 from mmseg.registry import DATASETS, MODELS
@@ -38,7 +41,7 @@ from mmseg.registry import DATASETS, MODELS
 import mmseg_hfpl  # noqa: F401
 from mmseg_hfpl.engine import (destroy_process_group, init_cpu_process_group,
                                load_checkpoint_checked)
-from mmseg_hfpl.pseudo_labels import PseudoLabelGenerator, dataset_items
+from mmseg_hfpl.pseudo_labels import PseudoLabelGenerator, check_output_dir, dataset_items
 from mmseg_hfpl.pseudo_labels.scoring import score_summary
 from mmseg_hfpl.pseudo_labels.config import label_crf_settings, threshold_settings
 
@@ -101,6 +104,7 @@ def parse_args():
     return args
 
 
+LOG_FILE = 'make_pseudo_labels.log'
 # pseudo_label_cfg key -> command-line option (``flip`` is stored negated as ``no_flip``)
 PSEUDO_LABEL_KEYS = dict(scales='scales', flip='no_flip', bg_threshold='bg_threshold',
                          bg_search='bg_search', threshold='threshold',
@@ -157,6 +161,10 @@ def main():
     init_default_scope(cfg.get('default_scope', 'mmseg'))
     out = args.out or osp.join(cfg.get('work_dir') or osp.join(
         'work_dirs', osp.splitext(osp.basename(args.config))[0]), 'pseudo_labels')
+    # never into a dataset, never over files of others, whatever --overwrite says
+    check_output_dir(out, cfg, args.overwrite, marker_dirs=('cams', ),
+                     own_files=(LOG_FILE, ))
+    barrier()  # every rank checked before any writes
     dataset = DATASETS.build(cfg[f'{args.split}_dataloader'].dataset)
     items = dataset_items(dataset)
     score_split = args.score_split or args.split
@@ -181,7 +189,7 @@ def main():
         workers=args.workers)
     generator.check_outputs(items + (score_items or []))  # before anything is written
     os.makedirs(out, exist_ok=True)
-    MMLogger.get_instance('mmseg_hfpl', log_file=osp.join(out, 'make_pseudo_labels.log'))
+    MMLogger.get_instance('mmseg_hfpl', log_file=osp.join(out, LOG_FILE), file_mode='a')
     load_checkpoint_checked(model, args.checkpoint, allow_partial=args.allow_partial)
     model.to(args.device).eval()
     metrics = generator.run(items, curve=args.curve, score_set=score_set,

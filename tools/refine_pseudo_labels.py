@@ -12,7 +12,10 @@ make_pseudo_labels.py); J, F and J&F of the images of ``<score-split>_dataloader
 (default: the config's ``pseudo_label_cfg.score_split``, the real masks of ``test_dataloader``
 for the AffinityNet / IRN configs, else ``--split``) are printed and written to
 ``OUT/metrics.json``. The output directory carries a fingerprint of the model, the CAMs and the
-walk settings: a rerun with other settings refuses (``--overwrite`` redoes). Defaults: SEAM /
+walk settings: a rerun with other settings refuses (``--overwrite`` redoes). An ``--out`` that
+is, contains or lies inside a directory of a dataset of the config (data root, images, masks of
+every split, ``pseudo_label_dir``) or ``--cams`` is refused, and so is an existing directory of
+files this project did not write, ``--overwrite`` or not. Defaults: SEAM /
 hfpl with AffinityNet (beta 8, logt 6, background seed alpha 6); IRN uses ``--beta 10 --logt 8
 --bg-threshold 0.25``; MCTformer (its ``psa/infer_aff.py``) ``--bg-seed 0.39``; SIPE, whose CAMs
 carry its own background map, ``--beta 10 --logt 8 --cam-power 1.5 --seed-resize bilinear``
@@ -30,8 +33,8 @@ from mmseg.registry import DATASETS, MODELS
 
 import mmseg_hfpl  # noqa: F401
 from mmseg_hfpl.engine import load_checkpoint_checked
-from mmseg_hfpl.pseudo_labels import (check_output_dirs, dataset_items, image_name,
-                                      score_label_files)
+from mmseg_hfpl.pseudo_labels import (check_output_dir, check_output_dirs, dataset_items,
+                                      image_name, score_label_files)
 from mmseg_hfpl.pseudo_labels.config import resolve_pseudo_label_dir, without_masks
 from mmseg_hfpl.pseudo_labels.fingerprint import (check_fingerprints, model_fingerprint,
                                                   read_fingerprint, write_fingerprints)
@@ -75,7 +78,10 @@ def main():
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
-    labels_dir = resolve_pseudo_label_dir(cfg)  # the training labels: never an output here
+    # the training labels (not read here): guarded as the datasets
+    resolve_pseudo_label_dir(cfg, check_cams=False)
+    # never into a dataset or the CAMs, never over files of others, whatever --overwrite says
+    check_output_dir(args.out, cfg, args.overwrite, inputs=[args.cams])
     init_default_scope(cfg.get('default_scope', 'mmseg'))
     # the images of the split; its masks (pseudo-labels of a training split) are not needed
     dataset = DATASETS.build(without_masks(cfg[f'{args.split}_dataloader'].dataset))
@@ -92,8 +98,7 @@ def main():
           + (f' (+ the scored images of {score_split}_dataloader)'
              if score_split not in ('none', args.split) else ''), flush=True)
     check_output_dirs([args.out], {osp.dirname(p) for it in items
-                                   for p in (it['img_path'], it.get('seg_map_path')) if p}
-                      | ({labels_dir} if labels_dir else set()))
+                                   for p in (it['img_path'], it.get('seg_map_path')) if p})
     os.makedirs(args.out, exist_ok=True)
     model = MODELS.build(cfg.model)
     load_checkpoint_checked(model, args.checkpoint, allow_partial=args.allow_partial)

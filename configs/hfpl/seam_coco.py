@@ -1,4 +1,4 @@
-# SEAM + the hfpl add-on on COCO 2014 (the paper's Table 2, 8 epochs): ISL with lambda 0.2 as on
+# SEAM + the hfpl add-on on COCO 2014 (the paper's Table 3, 8 epochs): ISL with lambda 0.2 as on
 # VOC, FSL with weight 0.2; CRF alphas 1 / 24.
 _base_ = '../seam/seam_r38_coco.py'
 model = dict(decode_head=dict(add_on=dict(

@@ -1,4 +1,4 @@
-# The COCO add-on run of Table 2 trained twice as long (16 epochs; poly schedule over 16).
+# The COCO add-on run of Table 3 trained twice as long (16 epochs; poly schedule over 16).
 _base_ = '../seam/seam_r38_coco_16ep.py'
 model = dict(decode_head=dict(add_on=dict(
     isl=dict(lam=0.2, num_samples=10, posterior='binomial'),

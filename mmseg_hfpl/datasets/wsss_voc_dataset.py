@@ -274,3 +274,27 @@ class WSSSVOCDataset(BaseSegDataset):
             raise RuntimeError(f'failed to load sample {idx} (image {info["img_path"]!r}, mask '
                                f'{info.get("seg_map_path")!r}): {err}') from err
         return results
+
+
+COCO_METAINFO = dict(
+    classes=('background', 'person', 'bicycle', 'car', 'motorcycle', 'airplane', 'bus', 'train',
+             'truck', 'boat', 'traffic light', 'fire hydrant', 'stop sign', 'parking meter',
+             'bench', 'bird', 'cat', 'dog', 'horse', 'sheep', 'cow', 'elephant', 'bear', 'zebra',
+             'giraffe', 'backpack', 'umbrella', 'handbag', 'tie', 'suitcase', 'frisbee', 'skis',
+             'snowboard', 'sports ball', 'kite', 'baseball bat', 'baseball glove', 'skateboard',
+             'surfboard', 'tennis racket', 'bottle', 'wine glass', 'cup', 'fork', 'knife',
+             'spoon', 'bowl', 'banana', 'apple', 'sandwich', 'orange', 'broccoli', 'carrot',
+             'hot dog', 'pizza', 'donut', 'cake', 'chair', 'couch', 'potted plant', 'bed',
+             'dining table', 'toilet', 'tv', 'laptop', 'mouse', 'remote', 'keyboard',
+             'cell phone', 'microwave', 'oven', 'toaster', 'sink', 'refrigerator', 'book',
+             'clock', 'vase', 'scissors', 'teddy bear', 'hair drier', 'toothbrush'),
+    palette=voc_colormap(81))
+
+
+@DATASETS.register_module()
+class WSSSCOCODataset(WSSSVOCDataset):
+    """MS COCO 2014 in the VOC layout (:class:`WSSSVOCDataset` with COCO's 80 classes +
+    background): the class index of a category is the rank of its id among the 80 ids, as
+    hfpl's ``process_coco.py`` and ``tools/dataset_converters/coco2014.py``; the names are those
+    of ``instances_*2014.json`` in that order."""
+    METAINFO = COCO_METAINFO

@@ -17,7 +17,7 @@ def _datasets(dataset_cfg):
         yield dataset_cfg
 
 
-def resolve_pseudo_label_dir(cfg) -> Optional[str]:
+def resolve_pseudo_label_dir(cfg, check_cams: bool = True) -> Optional[str]:
     """Point every training dataset of ``cfg`` at ``cfg.pseudo_label_dir``, made absolute.
 
     mmengine joins a relative ``data_prefix.seg_map_path`` onto the dataset's ``data_root``, so
@@ -27,12 +27,19 @@ def resolve_pseudo_label_dir(cfg) -> Optional[str]:
     directory (``--cfg-options pseudo_label_dir=work_dirs/pl/aff``); the tools call this once
     after the command-line options are merged. Validation / test datasets keep their masks.
 
+    With ``check_cams``, labels that carry a fingerprint naming other CAMs than the ``cams/``
+    beside them (a stale pair) are refused:
+    :func:`~mmseg_hfpl.pseudo_labels.fingerprint.check_label_cams`.
+
     Returns the absolute directory, or None when the config has no ``pseudo_label_dir``.
     """
     path = cfg.get('pseudo_label_dir')
     if not path:
         return None
     path = osp.abspath(osp.expanduser(str(path)))
+    if check_cams:
+        from .fingerprint import check_label_cams
+        check_label_cams(path)
     for dataset in _datasets(cfg.train_dataloader.dataset):
         prefix = dict(dataset.get('data_prefix') or {})
         prefix['seg_map_path'] = path

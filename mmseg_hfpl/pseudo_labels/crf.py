@@ -49,7 +49,9 @@ def crf_probabilities(image_rgb: np.ndarray,
 
 def crf_cam_probabilities(image_rgb: np.ndarray, cams: np.ndarray, classes: np.ndarray,
                           alpha: float, **kwargs) -> Tuple[np.ndarray, np.ndarray]:
-    """SEAM / PSA CRF marginals (``_crf_with_alpha``) on [``(1 - max_c r_c)^alpha``, CAMs].
+    """SEAM / PSA CRF marginals (``_crf_with_alpha``) on [``(1 - max_c r_c)^alpha``, CAMs],
+    the unary ``-log(clip(score, 1e-5))`` of these scores as they are (hfpl / SEAM
+    ``imutils.crf_inference``; ``normalise=True`` divides them by their sum first).
 
     A small ``alpha`` keeps the background strong (confident objects), a large one weakens it
     (confident background). CAMs with the model's own background map ``b`` (class 0, SIPE) use
@@ -64,6 +66,9 @@ def crf_cam_probabilities(image_rgb: np.ndarray, cams: np.ndarray, classes: np.n
         return np.ones((1, ) + image_rgb.shape[:2], np.float32), keys
     bg = 1.0 - cams.max(axis=0) if bg_map is None else bg_map
     bg = np.power(np.clip(bg, 0.0, None), alpha)[None]
+    # the scores as they are (imutils.crf_inference:229: unary_from_softmax of bgcam_score,
+    # -log of the scores clipped at 1e-5), not normalised to sum to 1
+    kwargs.setdefault('normalise', False)
     return crf_probabilities(image_rgb, np.concatenate([bg, cams]), **kwargs), keys
 
 

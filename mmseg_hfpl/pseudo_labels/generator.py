@@ -2,6 +2,7 @@
 PseudoLabelHook."""
 import inspect
 import json
+import os
 import os.path as osp
 from typing import Dict, List, Optional, Sequence
 
@@ -17,7 +18,10 @@ from .background_curve import background_curve, best_threshold
 from .cam_inference import (labels_from_cams, load_cams, load_thresholds, multi_scale_cams,
                             save_cams, write_manifest)
 from .crf import crf_cam_probabilities, crf_label_refine
-from .fingerprint import check_fingerprints, model_fingerprint, write_fingerprints
+from .fingerprint import (FINGERPRINT_VERSION, StaleOutputError,
+                          cams_identity, check_fingerprints, model_fingerprint,
+                          outputs_of_other_cams, read_fingerprint, remove_outputs,
+                          write_fingerprints)
 from .pmm import ppmg_labels
 from .scoring import score_cam_protocol
 from .writer import check_output_dirs, write_label_png, write_npz
@@ -209,8 +213,11 @@ class PseudoLabelGenerator:
                              'masks)')
         fingerprints = self.fingerprints(score_items)
         check_fingerprints(fingerprints, self.overwrite)
+        stale = self.stale_outputs(fingerprints)
         if rank == 0:
+            self.remove_stale(stale)
             write_fingerprints(fingerprints)
+            write_fingerprints({self.out_dir: self.root_fingerprint(fingerprints)})
         barrier()
         mine = items[rank::world_size]
         todo = [it for it in mine if self.overwrite or not all(
@@ -283,9 +290,78 @@ class PseudoLabelGenerator:
                   f'{best["threshold"]:.2f}' + (f'; curve written to {self.out_dir}/curve.csv '
                                                 'and curve.png' if curve else ''),
                   logger='current')
+        metrics = self.keep_metrics(metrics)
         with open(osp.join(self.out_dir, 'metrics.json'), 'w') as f:
             json.dump(metrics, f, indent=1)
         return metrics
+
+    def root_fingerprint(self, fingerprints: Dict[str, dict]) -> dict:
+        """The record of the output root: which CAMs all its outputs are made from."""
+        cams = dict(fingerprints[osp.join(self.out_dir, 'cams')])
+        cams.pop('kind')
+        return dict(kind='pseudo_labels', cams=cams)
+
+    def stale_outputs(self, fingerprints: Dict[str, dict]) -> List[str]:
+        """What an ``overwrite`` run removes first, so that the output root holds the outputs
+        of one set of CAMs: every output directory of other CAMs (any kind, refine outputs
+        included: :func:`~.fingerprint.outputs_of_other_cams`), and with ``overwrite`` the
+        directories this run rewrites whose settings differ (no file of the old settings
+        stays); the root's scores (``metrics.json``, ``curve.*``) when its CAMs change.
+
+        Raises:
+            StaleOutputError: without ``overwrite``, when there are any (naming them).
+        """
+        cams = self.root_fingerprint(fingerprints)['cams']
+        stale = outputs_of_other_cams(self.out_dir, cams)
+        for directory, fingerprint in fingerprints.items():
+            old = read_fingerprint(directory)
+            if old is not None and old != json.loads(json.dumps(
+                    dict(fingerprint, version=FINGERPRINT_VERSION))) and directory not in stale:
+                stale.append(directory)
+        old_root = cams_identity(read_fingerprint(self.out_dir)) or cams_identity(
+            read_fingerprint(osp.join(self.out_dir, 'cams')))  # before root records
+        if old_root is not None and old_root != json.loads(json.dumps(cams)):
+            stale.append(self.out_dir)  # the scores of the old CAMs
+        if stale and not self.overwrite:
+            raise StaleOutputError(
+                f'{self.out_dir} holds outputs made from other CAMs (another checkpoint or other '
+                f'CAM settings): {", ".join(stale)}; they would be mixed with the new ones. Use '
+                '--overwrite to remove them and make everything anew from the new CAMs (it '
+                'removes only outputs of this project), or another --out.')
+        return stale
+
+    def remove_stale(self, stale: List[str]) -> None:
+        """Remove the outputs :meth:`stale_outputs` found (never files of others)."""
+        for directory in stale:
+            if directory == self.out_dir:
+                for name in ('metrics.json', 'curve.csv', 'curve.png'):
+                    if osp.isfile(osp.join(self.out_dir, name)):
+                        os.remove(osp.join(self.out_dir, name))
+                print_log(f'overwrite: removed the scores of the old CAMs from {self.out_dir}',
+                          logger='current')
+                continue
+            left = remove_outputs(directory)
+            print_log(f'overwrite: removed the outputs of other settings in {directory}'
+                      + (f' (left files of other types: {left})' if left else ''),
+                      logger='current')
+
+    def keep_metrics(self, metrics: Dict[str, dict]) -> Dict[str, dict]:
+        """``metrics`` plus the scores in the existing ``metrics.json`` of label directories
+        this run kept (same CAMs, e.g. ``crf_a1/`` of an earlier run with ``--crf 1``), when
+        they were scored on the same images; the rest is recomputed or dropped."""
+        path = osp.join(self.out_dir, 'metrics.json')
+        if not osp.isfile(path):
+            return metrics
+        with open(path) as f:
+            old = json.load(f)
+        if old.get('scored_on') != metrics.get('scored_on'):
+            return metrics
+        kept = {k: v for k, v in old.items() if k not in metrics and k != 'cams'
+                and read_fingerprint(osp.join(self.out_dir, k)) is not None}
+        if kept:
+            print_log(f'metrics.json keeps the scores of the outputs kept from an earlier run: '
+                      f'{", ".join(sorted(kept))}', logger='current')
+        return dict(metrics, **kept)
 
     def fingerprints(self, score_items: Optional[List[dict]] = None) -> Dict[str, dict]:
         """What determines each output directory (see :mod:`.fingerprint`): the model's
@@ -306,10 +382,11 @@ class PseudoLabelGenerator:
             background = dict(bg_threshold=self.bg_threshold)
         own = {'cam': dict(background),
                'crf_label': dict(background, label_crf=self.label_crf),
-               'aff_label': dict(low=low, high=high, crf_cfg=self.crf_cfg),
-               'aff_crf': dict(low=low, high=high, crf_cfg=self.crf_cfg),
+               'aff_label': dict(low=low, high=high, crf_cfg=self.crf_cfg, unary='raw'),
+               'aff_crf': dict(low=low, high=high, crf_cfg=self.crf_cfg, unary='raw'),
                'ppmg': dict(ppmg=self.ppmg), 'ir_label': dict(ir_labels=self.ir_labels)}
-        own.update({f'crf_a{a:g}': dict(alpha=a, crf_cfg=self.crf_cfg)
+        # unary 'raw': the CRF scores unnormalised, as the official (before: divided by their sum)
+        own.update({f'crf_a{a:g}': dict(alpha=a, crf_cfg=self.crf_cfg, unary='raw')
                     for a in self.crf_alphas})
         out = {osp.join(self.out_dir, 'cams'): dict(kind='cams', **cams)}
         for v in self.variants:

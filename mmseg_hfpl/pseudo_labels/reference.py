@@ -28,19 +28,28 @@ def dense_random_walk(affinity: Tensor, seeds: Tensor, beta: float, logt: int) -
     return seeds.to(trans.dtype) @ trans
 
 
-def psa_affinity_labels(low: np.ndarray, high: np.ndarray, pool: int = 8) -> np.ndarray:
-    """``VOC12AffDataset.__getitem__`` after the crop: 8x8 block means of the two CRF marginal
-    stacks (H, W, N) (``imutils.AvgPool2d`` = skimage ``block_reduce``), argmax of each,
-    objects of the low one, background of the high one, 255 where no map has a score."""
-    def block_mean(x):
-        h, w, c = x.shape
-        hp, wp = -(-h // pool) * pool, -(-w // pool) * pool
-        padded = np.zeros((hp, wp, c), x.dtype)
-        padded[:h, :w] = x
-        return padded.reshape(hp // pool, pool, wp // pool, pool, c).mean(axis=(1, 3))
+def block_reduce_mean(image: np.ndarray, block_size) -> np.ndarray:
+    """``skimage.measure.block_reduce(image, block_size, np.mean)`` (cval 0) as its documentation
+    and source describe it: each axis is padded at its end with ``cval`` up to a multiple of its
+    block size (``np.pad``, mode 'constant'), the array is cut into blocks (``view_as_blocks``)
+    and ``func`` is applied over each block; here one block at a time."""
+    pad = [(0, (-size) % block) for size, block in zip(image.shape, block_size)]
+    padded = np.pad(image, pad, mode='constant', constant_values=0)
+    out_shape = tuple(size // block for size, block in zip(padded.shape, block_size))
+    out = np.empty(out_shape, np.float64)
+    for index in np.ndindex(*out_shape):
+        window = tuple(slice(i * b, (i + 1) * b) for i, b in zip(index, block_size))
+        out[index] = np.mean(padded[window])
+    return out
 
+
+def psa_affinity_labels(low: np.ndarray, high: np.ndarray, pool: int = 8) -> np.ndarray:
+    """``VOC12AffDataset.__getitem__`` after the crop (hfpl ``voc12/data.py:232-256``): 8x8 block
+    means of the two CRF marginal stacks (H, W, N) (``imutils.AvgPool2d``:
+    ``block_reduce(img, (8, 8, 1), np.mean)``, ``tool/imutils.py:130-138``), argmax of each,
+    objects of the low one, background of the high one, 255 where no map has a score."""
     label = np.concatenate([low, high], axis=-1)
-    label = block_mean(label)
+    label = block_reduce_mean(label, (pool, pool, 1))
     no_score = np.max(label, -1) < 1e-5
     la, ha = np.array_split(label, 2, axis=-1)
     la = np.argmax(la, axis=-1).astype(np.uint8)

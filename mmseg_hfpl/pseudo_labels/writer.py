@@ -34,11 +34,10 @@ def write_npz(path: str, **arrays: np.ndarray) -> None:
 
 
 def check_output_dirs(out_dirs: Iterable[str], protected_dirs: Iterable[str]) -> None:
-    """Refuse output directories equal to or inside a protected (ground-truth) directory."""
-    protected = {osp.realpath(p) for p in protected_dirs if p}
+    """Refuse output directories that are, lie inside or contain a protected (image or
+    ground-truth) directory (:func:`~mmseg_hfpl.pseudo_labels.output_guard.check_outside`)."""
+    from .output_guard import GuardedDir, check_outside
+    guarded = [GuardedDir(osp.realpath(p), 'a directory of the images or ground-truth masks')
+               for p in sorted(set(protected_dirs)) if p]
     for out in out_dirs:
-        real = osp.realpath(out)
-        for gt in protected:
-            if real == gt or real.startswith(gt + os.sep):
-                raise ValueError(f'refusing to write pseudo-labels to {out!r}: it is (inside) the '
-                                 f'ground-truth directory {gt!r}')
+        check_outside(out, guarded, what='output directory')

@@ -1,10 +1,14 @@
 """TimmCosineLR: the per-epoch learning rates of MCTformer's timm 0.4.12 schedule.
 
-The reference below re-derives them from the official code, written as the official loop runs
-it: ``create_scheduler`` (timm 0.4.12 ``scheduler_factory.py``) builds ``CosineLRScheduler``
-whose constructor sets the lr to ``warmup_lr_init`` (``cosine_lr.py``), then MCTformer's
-``main.py:289-297`` trains an epoch and calls ``lr_scheduler.step(epoch)``, which sets the lr to
-``_get_lr(epoch)`` (``scheduler.py`` ``step`` -> ``get_epoch_values`` -> ``update_groups``).
+The reference below is timm 0.4.12's scheduler written from its source
+(huggingface/pytorch-image-models at tag v0.4.12: ``timm/scheduler/scheduler.py`` ``Scheduler``
+and ``timm/scheduler/cosine_lr.py`` ``CosineLRScheduler``, every branch: warm-up, warm-up prefix,
+``t_mul`` cycles, ``decay_rate``, ``cycle_limit``, ``t_in_epochs``; noise left out, MCTformer
+passes none), driven on a torch optimizer as the official loop does: ``create_scheduler``
+(``scheduler_factory.py:26-40``) with MCTformer's arguments (main.py at 9606597: --epochs 60,
+--min-lr 1e-5, --warmup-lr 1e-6, --warmup-epochs 5, --decay-rate 0.1, lr_cycle_mul 1,
+lr_cycle_limit 1, no --lr-noise), then ``main.py:289-297`` trains an epoch and calls
+``lr_scheduler.step(epoch)``.
 """
 import math
 import os.path as osp
@@ -30,50 +34,123 @@ MCT_CONFIG = osp.join(ROOT, 'configs', 'mctformer', 'mctformer-v2_deit-s_voc.py'
 MCT_LR = 5e-4 * 64 / 512  # main.py:265 linear scaling of --lr 5e-4 at batch 64 on one GPU
 
 
-class _ReferenceTimmCosine:
-    """timm 0.4.12 ``CosineLRScheduler`` with create_scheduler's arguments (t_mul 1,
-    cycle_limit 1, decay_rate unused in the first cycle, no noise, warmup_prefix False) on a
-    list of param-group dicts."""
+class _Timm0412Scheduler:
+    """timm 0.4.12 ``scheduler.py`` ``Scheduler`` (lines 25-85), without the noise (``_add_noise``
+    returns the values unchanged for ``noise_range_t=None``)."""
 
-    def __init__(self, groups, t_initial, lr_min, warmup_t, warmup_lr_init):
-        self.groups = groups
-        for g in groups:
-            g.setdefault('initial_lr', g['lr'])
-        self.base_values = [g['initial_lr'] for g in groups]
-        self.t_initial, self.lr_min = t_initial, lr_min
-        self.warmup_t, self.warmup_lr_init = warmup_t, warmup_lr_init
-        for g, v in zip(groups, self.base_values):  # Scheduler.__init__: update_groups(base)
-            g['lr'] = v
-        if warmup_t:
-            self.warmup_steps = [(v - warmup_lr_init) / warmup_t for v in self.base_values]
-            for g in groups:
-                g['lr'] = warmup_lr_init
+    def __init__(self, optimizer, param_group_field='lr', initialize=True):
+        self.optimizer = optimizer
+        self.param_group_field = param_group_field
+        self._initial_param_group_field = f'initial_{param_group_field}'
+        if initialize:
+            for i, group in enumerate(self.optimizer.param_groups):
+                if param_group_field not in group:
+                    raise KeyError(f'{param_group_field} missing from param_groups[{i}]')
+                group.setdefault(self._initial_param_group_field, group[param_group_field])
+        self.base_values = [group[self._initial_param_group_field]
+                            for group in self.optimizer.param_groups]
+        self.update_groups(self.base_values)
+
+    def get_epoch_values(self, epoch):
+        return None
+
+    def get_update_values(self, num_updates):
+        return None
+
+    def step(self, epoch, metric=None):
+        values = self.get_epoch_values(epoch)
+        if values is not None:
+            self.update_groups(values)
+
+    def step_update(self, num_updates, metric=None):
+        values = self.get_update_values(num_updates)
+        if values is not None:
+            self.update_groups(values)
+
+    def update_groups(self, values):
+        if not isinstance(values, (list, tuple)):
+            values = [values] * len(self.optimizer.param_groups)
+        for param_group, value in zip(self.optimizer.param_groups, values):
+            param_group[self.param_group_field] = value
+
+
+class _Timm0412Cosine(_Timm0412Scheduler):
+    """timm 0.4.12 ``cosine_lr.py`` ``CosineLRScheduler`` (lines 27-107)."""
+
+    def __init__(self, optimizer, t_initial, t_mul=1., lr_min=0., decay_rate=1., warmup_t=0,
+                 warmup_lr_init=0, warmup_prefix=False, cycle_limit=0, t_in_epochs=True):
+        super().__init__(optimizer, param_group_field='lr')
+        assert t_initial > 0
+        assert lr_min >= 0
+        self.t_initial = t_initial
+        self.t_mul = t_mul
+        self.lr_min = lr_min
+        self.decay_rate = decay_rate
+        self.cycle_limit = cycle_limit
+        self.warmup_t = warmup_t
+        self.warmup_lr_init = warmup_lr_init
+        self.warmup_prefix = warmup_prefix
+        self.t_in_epochs = t_in_epochs
+        if self.warmup_t:
+            self.warmup_steps = [(v - warmup_lr_init) / self.warmup_t for v in self.base_values]
+            super().update_groups(self.warmup_lr_init)
         else:
             self.warmup_steps = [1 for _ in self.base_values]
 
     def _get_lr(self, t):
         if t < self.warmup_t:
-            return [self.warmup_lr_init + t * s for s in self.warmup_steps]
-        i = t // self.t_initial
-        t_i = self.t_initial
-        t_curr = t - self.t_initial * i
-        if i < 1:  # cycle_limit = 1
-            return [self.lr_min + 0.5 * (lr_max - self.lr_min) *
-                    (1 + math.cos(math.pi * t_curr / t_i)) for lr_max in self.base_values]
-        return [self.lr_min for _ in self.base_values]
+            lrs = [self.warmup_lr_init + t * s for s in self.warmup_steps]
+        else:
+            if self.warmup_prefix:
+                t = t - self.warmup_t
+            if self.t_mul != 1:
+                i = math.floor(math.log(1 - t / self.t_initial * (1 - self.t_mul), self.t_mul))
+                t_i = self.t_mul ** i * self.t_initial
+                t_curr = t - (1 - self.t_mul ** i) / (1 - self.t_mul) * self.t_initial
+            else:
+                i = t // self.t_initial
+                t_i = self.t_initial
+                t_curr = t - (self.t_initial * i)
+            gamma = self.decay_rate ** i
+            lr_min = self.lr_min * gamma
+            lr_max_values = [v * gamma for v in self.base_values]
+            if self.cycle_limit == 0 or (self.cycle_limit > 0 and i < self.cycle_limit):
+                lrs = [lr_min + 0.5 * (lr_max - lr_min) * (1 + math.cos(math.pi * t_curr / t_i))
+                       for lr_max in lr_max_values]
+            else:
+                lrs = [self.lr_min for _ in self.base_values]
+        return lrs
 
-    def step(self, epoch):
-        for g, v in zip(self.groups, self._get_lr(epoch)):
-            g['lr'] = v
+    def get_epoch_values(self, epoch):
+        return self._get_lr(epoch) if self.t_in_epochs else None
+
+    def get_update_values(self, num_updates):
+        return self._get_lr(num_updates) if not self.t_in_epochs else None
 
 
-def reference_epoch_lrs(base_lrs, epochs, **kwargs):
-    """[[lr of each group] for each epoch] of main.py's loop: train epoch e, then step(e)."""
-    groups = [dict(lr=lr) for lr in base_lrs]
-    sched = _ReferenceTimmCosine(groups, **kwargs)
-    out = []
+def create_scheduler(optimizer, epochs, min_lr, warmup_lr, warmup_epochs, decay_rate=0.1):
+    """timm 0.4.12 ``scheduler_factory.py:26-40`` for ``--sched cosine`` without noise."""
+    return _Timm0412Cosine(optimizer, t_initial=epochs, t_mul=1., lr_min=min_lr,
+                           decay_rate=decay_rate, warmup_lr_init=warmup_lr,
+                           warmup_t=warmup_epochs, cycle_limit=1, t_in_epochs=True)
+
+
+def reference_epoch_lrs(base_lrs, epochs, t_initial, lr_min, warmup_t, warmup_lr_init,
+                        steps_per_epoch=3):
+    """[[lr of each group] for each epoch] of main.py's loop (train epoch e, with its
+    ``step_update`` calls, which a per-epoch schedule ignores; then ``step(e)``) on an
+    optimizer whose groups start at ``base_lrs``."""
+    params = [nn.Parameter(torch.zeros(1)) for _ in base_lrs]
+    optimizer = torch.optim.AdamW([dict(params=[p], lr=lr) for p, lr in zip(params, base_lrs)])
+    sched = create_scheduler(optimizer, t_initial, lr_min, warmup_lr_init, warmup_t)
+    out, updates = [], 0
     for epoch in range(epochs):
-        out.append([g['lr'] for g in groups])  # what train_one_epoch(epoch) trains with
+        lrs = [g['lr'] for g in optimizer.param_groups]  # what train_one_epoch(epoch) uses
+        for _ in range(steps_per_epoch):
+            updates += 1
+            sched.step_update(updates)
+            assert [g['lr'] for g in optimizer.param_groups] == lrs  # t_in_epochs=True
+        out.append(lrs)
         sched.step(epoch)
     return out
 

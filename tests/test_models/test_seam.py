@@ -5,7 +5,22 @@ import torch.nn.functional as F
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
-from mmseg_hfpl.losses.functional import gap_bce_loss, importance_sampling_loss, max_norm
+
+def official_max_norm(p, e=1e-5):
+    """hfpl tool/visualization.py:54-67 (``max_norm``, 4-D torch branch), as written there."""
+    n, c, h, w = p.size()
+    p = F.relu(p)
+    max_v = torch.max(p.view(n, c, -1), dim=-1)[0].view(n, c, 1, 1)
+    min_v = torch.min(p.view(n, c, -1), dim=-1)[0].view(n, c, 1, 1)
+    return F.relu(p - min_v - e) / (max_v - min_v + e)
+
+
+def official_sample_probs(probs, num_samples, logits):
+    """hfpl tool/probutils.py:5-20 (``sample_probs`` with logits), as written there."""
+    n, c, h, w = probs.size()
+    probs = probs.view(n * c, h * w)
+    indices = torch.multinomial(probs, num_samples=num_samples, replacement=True)
+    return torch.gather(logits.view(n * c, h * w), 1, indices).view(n, c, num_samples)
 
 
 def build(lam=0.2, fsl=True, num_classes=4):
@@ -52,17 +67,26 @@ def test_loss_terms_follow_the_official_combination():
         out1, out2 = model._head_outputs(inputs), model._head_outputs(small)
     up = (lambda x, s: F.interpolate(x, size=s, mode='bilinear', align_corners=True))  # noqa
     cam1, cam2 = up(out1['logits'], (48, 48)), up(out2['logits'], small.shape[2:])
-    g1, g2 = gap_bce_loss(cam1[:, 1:], label), gap_bce_loss(cam2[:, 1:], label)
-    # eq. 16 on the full-scale branch, then the mean with the rescaled branch
-    torch.testing.assert_close(losses['decode.loss_gap'], (0.8 * g1 + g2) / 2)
-    torch.manual_seed(3)
-    isl = importance_sampling_loss(out1['logits'][:, 1:], label, 10, 'binomial')
-    torch.testing.assert_close(losses['decode.loss_isl'], 0.2 * isl / 2)
-    # ER between the min-max normalised foreground CAMs at the small size
-    full = torch.cat([torch.ones(2, 1), label], 1)[..., None, None]
-    n1 = up(max_norm(cam1, subtract_min=True), small.shape[2:]) * full
-    n2 = max_norm(cam2, subtract_min=True) * full
-    torch.testing.assert_close(losses['decode.loss_er'], (n1 - n2)[:, 1:].abs().mean())
+    # the official step (hfpl train_cam_voc.py:118-174), written from its lines
+    full = torch.cat([torch.ones(2, 1), label], 1)[..., None, None]  # :123-125
+    label1 = F.adaptive_avg_pool2d(cam1, (1, 1))  # :128
+    label2 = F.adaptive_avg_pool2d(cam2, (1, 1))  # :134
+    loss_cls1 = F.multilabel_soft_margin_loss(label1[:, 1:, :, :], full[:, 1:, :, :])  # :139
+    loss_cls2 = F.multilabel_soft_margin_loss(label2[:, 1:, :, :], full[:, 1:, :, :])  # :140
+    # eq. 16 on the full-scale branch ((1 - 0.2) x GAP, :156), then the mean of the branches
+    torch.testing.assert_close(losses['decode.loss_gap'], (0.8 * loss_cls1 + loss_cls2) / 2)
+    torch.manual_seed(3)  # the draws of the loss above
+    logits1 = out1['logits']
+    pred_is1 = official_sample_probs(torch.sigmoid(logits1)[:, 1:].contiguous() + 1e-5, 10,
+                                     logits1[:, 1:].contiguous())  # :144-148
+    loss_cls_is1 = F.multilabel_soft_margin_loss(pred_is1, full[:, 1:].squeeze(-1))  # :149
+    torch.testing.assert_close(losses['decode.loss_isl'], 0.2 * loss_cls_is1 / 2)  # :156-158
+    # ER between the min-max normalised CAMs at the small size (:130, :136, :174)
+    n1 = F.interpolate(official_max_norm(cam1), scale_factor=0.3, mode='bilinear',
+                       align_corners=True) * full
+    n2 = official_max_norm(cam2) * full
+    torch.testing.assert_close(losses['decode.loss_er'],
+                               torch.mean(torch.abs(n1[:, 1:, :, :] - n2[:, 1:, :, :])))
     # ECR and min-pooling written as the official training step (in-place edits included)
     rv1, rv2 = up(out1['cam_rv'], (48, 48)), up(out2['cam_rv'], small.shape[2:])
 
@@ -76,8 +100,8 @@ def test_loss_terms_follow_the_official_combination():
         x[:, 1:][x[:, 1:] != x_max] = 0
         return x
 
-    r1 = up(max_norm(rv1, subtract_min=True), small.shape[2:]) * full
-    r2 = max_norm(rv2, subtract_min=True) * full
+    r1 = up(official_max_norm(rv1), small.shape[2:]) * full
+    r2 = official_max_norm(rv2) * full
     c1, c2 = n1.clone(), n2.clone()
     c1[:, 0] = 1 - c1[:, 1:].max(dim=1)[0]
     c2[:, 0] = 1 - c2[:, 1:].max(dim=1)[0]
@@ -103,7 +127,9 @@ def test_lambda_one_drops_the_full_scale_gap_and_gradients_reach_every_part():
     with torch.no_grad():
         cam2 = F.interpolate(model._head_outputs(small)['logits'], size=small.shape[2:],
                              mode='bilinear', align_corners=True)
-    torch.testing.assert_close(losses['decode.loss_gap'], gap_bce_loss(cam2[:, 1:], label) / 2)
+    loss_cls2 = F.multilabel_soft_margin_loss(  # hfpl train_cam_voc.py:134,140
+        F.adaptive_avg_pool2d(cam2, (1, 1))[:, 1:], label[..., None, None])
+    torch.testing.assert_close(losses['decode.loss_gap'], loss_cls2 / 2)  # lambda 1: (0 + .)/2
     sum(v for k, v in losses.items() if 'loss' in k).backward()
     head = model.decode_head
     for p in (head.conv_seg.weight, head.f8_3.weight, head.f9.weight,

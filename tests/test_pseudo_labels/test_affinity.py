@@ -243,6 +243,17 @@ def test_affinitynet_initialisation_is_psa_s():
     assert weight.std().item() > 5 / math.sqrt(3 * 448)
 
 
+def test_block_reduce_reference_pads_the_end_with_zeros():
+    from mmseg_hfpl.pseudo_labels.reference import block_reduce_mean
+    # the example of skimage.measure.block_reduce's docstring
+    image = np.arange(3 * 3 * 4).reshape(3, 3, 4)
+    np.testing.assert_array_equal(block_reduce_mean(image, (3, 3, 1)),
+                                  [[[16., 17., 18., 19.]]])
+    # 3 x 3 ones in 2 x 2 blocks: zero padding at the end enters the means
+    np.testing.assert_array_equal(block_reduce_mean(np.ones((3, 3)), (2, 2)),
+                                  [[1., 0.5], [0.5, 0.25]])
+
+
 def test_pooled_affinity_labels_equal_psa_on_random_crf_maps():
     from mmseg_hfpl.datasets.affinity_transforms import pooled_affinity_labels
     rng = np.random.default_rng(3)

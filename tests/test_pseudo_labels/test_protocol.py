@@ -9,10 +9,11 @@ import sys
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from PIL import Image
 
 from mmseg_hfpl.pseudo_labels import save_cams
-from mmseg_hfpl.pseudo_labels.cam_inference import normalise_cams, resize_bicubic
+from mmseg_hfpl.pseudo_labels.cam_inference import normalise_cams
 from mmseg_hfpl.pseudo_labels.scoring import otsu_threshold, score_cam_protocol
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -43,17 +44,80 @@ def test_min_max_normalisation_equals_the_official_inference(offset):
     assert np.abs(plain - ours).max() > (0.1 if offset else 1e-6)
 
 
-def test_multi_scale_inputs_are_pil_bicubic_of_the_uint8_image():
+def tiny_seam_model():
+    """A SEAM network with random weights (narrow ResNet-38), the VOC config's preprocessing."""
+    from mmseg.registry import MODELS
+    torch.manual_seed(0)
+    model = MODELS.build(dict(
+        type='SEAMSegmentor',
+        data_preprocessor=dict(type='SegDataPreProcessor', mean=[123.675, 116.28, 103.53],
+                               std=[58.395, 57.12, 57.375], bgr_to_rgb=True, size=(448, 448)),
+        backbone=dict(type='ResNet38d', base_channels=8, frozen_stages=-1,
+                      norm_cfg=dict(type='BN', requires_grad=True), norm_eval=False),
+        decode_head=dict(type='SEAMHead', in_channels=(64, 128, 512), channels=512,
+                         in_index=(0, 1, 2), num_classes=4, dropout_ratio=0.5,
+                         align_corners=True),
+        test_cfg=dict(bg_threshold=0.26, label_source='gt')))
+    model.init_weights()
+    return model.eval()
+
+
+def official_infer_cam(model, bgr, label, scales=(0.5, 1.0, 1.5, 2.0)):
+    """hfpl infer_cam_voc.py:38-79 with voc12/data.py:VOC12ClsDatasetMSF (:102-123) and the
+    network's forward (network/resnet38_SEAM.py:49-52), written from their lines; the network
+    body (features -> PCM-refined CAM on the feature grid) is the model's."""
+    img = Image.fromarray(np.ascontiguousarray(bgr[..., ::-1]))  # PIL RGB (VOC12ClsDataset)
+    rounded_size = (int(round(img.size[0] / 1) * 1), int(round(img.size[1] / 1) * 1))  # :105
+    mean, std = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)  # resnet38d.Normalize
+    img_list = []
+    for s in scales:
+        target_size = (round(rounded_size[0] * s), round(rounded_size[1] * s))  # :109-110
+        # :111 resample=PIL.Image.CUBIC, the alias of BICUBIC (3) that Pillow 10 removed
+        s_img = np.asarray(img.resize(target_size, resample=Image.BICUBIC))
+        norm = np.empty_like(s_img, np.float32)
+        for c in range(3):
+            norm[..., c] = (s_img[..., c] / 255. - mean[c]) / std[c]
+        chw = np.transpose(norm, (2, 0, 1))  # imutils.HWC_to_CHW
+        img_list += [chw, np.flip(chw, -1).copy()]  # :118-121
+    orig_img_size = bgr.shape[:2]
+    cam_list = []
+    for i, x in enumerate(img_list):  # _work, :59-67
+        x = torch.from_numpy(x)[None]
+        with torch.no_grad():
+            cam_rv = F.interpolate(model._head_outputs(x)['cam_rv'], x.shape[2:],
+                                   mode='bilinear', align_corners=True)  # resnet38_SEAM.py:49
+            cam = F.interpolate(cam_rv[:, 1:, :, :], orig_img_size, mode='bilinear',
+                                align_corners=False)[0]
+        cam = cam.numpy() * label.reshape(-1, 1, 1)
+        if i % 2 == 1:
+            cam = np.flip(cam, axis=-1)
+        cam_list.append(cam)
+    sum_cam = np.sum(cam_list, axis=0)  # :74-79
+    sum_cam[sum_cam < 0] = 0
+    cam_max = np.max(sum_cam, (1, 2), keepdims=True)
+    cam_min = np.min(sum_cam, (1, 2), keepdims=True)
+    sum_cam[sum_cam < cam_min + 1e-5] = 0
+    norm_cam = (sum_cam - cam_min - 1e-5) / (cam_max - cam_min + 1e-5)
+    return norm_cam[label > 1e-5]  # cam_dict: the labelled classes (:81-84)
+
+
+def test_multi_scale_cams_equal_the_official_per_scale_chain():
+    """multi_scale_cams end to end (PIL bicubic scales with the official size rounding, flip,
+    forward, up-sampling, sum, ReLU, min-max) against infer_cam_voc.py on a random SEAM net."""
+    from mmseg_hfpl.pseudo_labels.cam_inference import multi_scale_cams
+    model = tiny_seam_model()
     rng = np.random.default_rng(1)
-    bgr = rng.integers(0, 256, (37, 53, 3), dtype=np.uint8)
-    rgb = Image.fromarray(bgr[..., ::-1].copy())
-    for scale in (0.5, 1.5, 2.0):
-        # VOC12ClsDatasetMSF: target (round(w * s), round(h * s)), resample=PIL.Image.CUBIC
-        target = (round(53 * scale), round(37 * scale))
-        official = np.asarray(rgb.resize(target, resample=Image.BICUBIC))
-        ours = resize_bicubic(bgr, (target[1], target[0]))
-        assert ours.dtype == np.uint8 and np.array_equal(ours[..., ::-1], official)
-    assert resize_bicubic(bgr, (37, 53)) is bgr
+    bgr = rng.integers(0, 256, (37, 53, 3), dtype=np.uint8)  # odd sides: x1.5 rounds half-even
+    bgr[10:30, 20:45] //= 3
+    label = np.array([1., 0., 1.], np.float32)
+    cams, classes = multi_scale_cams(model, bgr, label, normalisation='min_max')
+    official = official_infer_cam(model, bgr, label)
+    assert classes.tolist() == [1, 3] and cams.shape == official.shape == (2, 37, 53)
+    assert np.abs(official).max() > 0.5 and official.std() > 0.05  # not a degenerate map
+    np.testing.assert_allclose(cams, official, atol=2e-5, rtol=0)
+    # a half-pixel change of the scale sizes (round vs floor) would be seen
+    floor = official_infer_cam(model, bgr, label, scales=(0.5, 1.0, 1.49, 2.0))
+    assert np.abs(floor - cams).max() > 1e-3
 
 
 def test_otsu_threshold_of_a_bimodal_histogram():
@@ -175,3 +239,47 @@ def test_each_baseline_normalises_its_cams_as_its_official_inference(config, nor
         assert plcfg['score_split'] == 'val'
         assert cfg.val_dataloader.dataset.ann_file == 'ImageSets/Segmentation/train.txt'
         assert cfg.val_dataloader.dataset.data_prefix.seg_map_path == 'SegmentationClass'
+
+
+def official_crf_with_alpha(orig_img, cam_dict, alpha):
+    """hfpl infer_cam_voc.py:95-107 (``_crf_with_alpha``) with tool/imutils.py:220-237
+    (``crf_inference``, t=10, scale_factor=1), written from their lines on pydensecrf."""
+    import pydensecrf.densecrf as dcrf
+    from pydensecrf.utils import unary_from_softmax
+    v = np.array(list(cam_dict.values()))
+    bg_score = np.power(1 - np.max(v, axis=0, keepdims=True), alpha)
+    bgcam_score = np.concatenate((bg_score, v), axis=0)
+    labels = bgcam_score.shape[0]
+    h, w = orig_img.shape[:2]
+    d = dcrf.DenseCRF2D(w, h, labels)
+    unary = unary_from_softmax(bgcam_score)
+    unary = np.ascontiguousarray(unary)
+    d.setUnaryEnergy(unary)
+    d.addPairwiseGaussian(sxy=3 / 1, compat=3)
+    d.addPairwiseBilateral(sxy=80 / 1, srgb=13, rgbim=np.copy(orig_img), compat=10)
+    q = d.inference(10)
+    return np.array(q).reshape((labels, h, w))
+
+
+@pytest.mark.parametrize('alpha', [1, 4, 24])
+def test_cam_crf_equals_the_official_crf_with_alpha(alpha):
+    """crf_cam_probabilities = _crf_with_alpha on min-max CAMs (their floor slightly below 0
+    included); the unary of the raw scores, which normalising them first would change."""
+    from mmseg_hfpl.pseudo_labels.crf import crf_cam_probabilities, crf_probabilities
+    rng = np.random.default_rng(2)
+    h, w = 30, 41
+    image = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+    image[5:25, 10:30] //= 4
+    total = np.stack([np.pad(rng.random((20, 20)) * 3, ((5, 5), (10, 11))),
+                      np.pad(rng.random((14, 30)) * 2, ((16, 0), (0, 11)))])
+    cams = official_norm_cam(total).astype(np.float32)  # the CAMs as infer_cam_voc.py has them
+    assert cams.min() < 0
+    classes = np.array([3, 12])
+    ours, keys = crf_cam_probabilities(image, cams, classes, alpha)
+    official = official_crf_with_alpha(image, {2: cams[0], 11: cams[1]}, alpha)
+    assert keys.tolist() == [0, 3, 12]
+    np.testing.assert_array_equal(ours, official.astype(np.float32))
+    # scores normalised to sum 1 before the unary give other marginals (the earlier reading)
+    bg = np.power(1 - cams.max(0, keepdims=True), alpha)
+    normalised = crf_probabilities(image, np.concatenate([bg, cams]), normalise=True)
+    assert np.abs(normalised - official).max() > 1e-7

@@ -1,12 +1,10 @@
-"""Under mixed precision (``--amp``: autocast; here CPU bf16) the hfpl losses, the CRF and the
-random walk compute in fp32: their results under autocast equal those without it."""
-import numpy as np
+"""Under mixed precision (``--amp``: autocast; here CPU bf16) the hfpl losses, the test-time CRF
+and the random walk compute in fp32: their results under autocast equal those without it."""
 import pytest
 import torch
 
 from mmseg_hfpl.losses.feature_similarity_loss import FeatureSimilarityLoss
 from mmseg_hfpl.losses.importance_sampling_loss import ImportanceSamplingLoss
-from mmseg_hfpl.pseudo_labels.crf import crf_probabilities
 from mmseg_hfpl.pseudo_labels.random_walk import neighbour_pairs, random_walk
 
 
@@ -63,12 +61,19 @@ def test_random_walk_is_fp32_under_autocast():
     torch.testing.assert_close(out, ref, rtol=0, atol=0)
 
 
-def test_crf_is_unaffected_by_autocast():
-    rng = np.random.default_rng(0)
-    image = rng.integers(0, 255, (12, 16, 3), dtype=np.uint8)
-    prob = rng.random((3, 12, 16)).astype(np.float32)
-    prob /= prob.sum(0, keepdims=True)
-    ref = crf_probabilities(image, prob)
+def test_test_time_crf_takes_bf16_logits_under_autocast(tmp_path):
+    """A segmentor tested under --amp yields bf16 ``seg_logits``; DenseCRFPostProcessor takes
+    their softmax in fp32 (numpy has no bf16) and gives the marginals of the fp32 logits of the
+    same values. (The CRF itself is numpy / pydensecrf code, which autocast cannot reach: a test
+    that it is "unaffected by autocast" could not fail, and is gone.)"""
+    from mmseg_hfpl.models.segmentors.dense_crf import DenseCRFPostProcessor
+    from ..test_models.test_crf_postprocess import PassThrough, random_image, sample
+    random_image(tmp_path / 'a.png', h=12, w=16)
+    logits = (torch.randn(3, 12, 16, generator=torch.Generator().manual_seed(0)) * 3).bfloat16()
+    crf = DenseCRFPostProcessor(PassThrough(), crf=dict(iterations=2))
+    ref = crf.refine([sample(logits.float(), str(tmp_path / 'a.png'))])[0]
     with autocast():
-        out = crf_probabilities(image, prob)
-    assert out.dtype == ref.dtype and np.array_equal(out, ref)
+        out = crf.refine([sample(logits, str(tmp_path / 'a.png'))])[0]
+    assert out.seg_logits.data.dtype == torch.float32
+    torch.testing.assert_close(out.seg_logits.data, ref.seg_logits.data, rtol=0, atol=0)
+    assert torch.equal(out.pred_sem_seg.data, ref.pred_sem_seg.data)

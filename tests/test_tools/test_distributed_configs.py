@@ -59,6 +59,29 @@ def voc_options(root: str, images: int, pipeline: dict, epochs: bool = True) -> 
     return opts
 
 
+def coco_options(root: str, pipeline: dict, labels: str) -> dict:
+    """``--cfg-options`` of a COCO config on the layout above: the first 8 images
+    (``train_16.txt``) with 80-d labels, ``labels`` as the training masks, ``pipeline`` narrowing
+    the image sizes (as :func:`voc_options`)."""
+    opts = {k: v for k, v in voc_options(root, 16, {}, epochs=False).items()
+            if not k.startswith('train_dataloader.dataset.datasets')}
+    d = 'train_dataloader.dataset'
+    opts.update({f'{d}.data_root': root, f'{d}.ann_file': 'ImageSets/Segmentation/train_16.txt',
+                 f'{d}.cls_label_file': 'cls_labels_coco.npy',
+                 f'{d}.data_prefix.seg_map_path': labels})
+    for index, values in pipeline.items():
+        opts.update({f'{d}.pipeline.{index}.{k}': v for k, v in values.items()})
+    return opts
+
+
+def write_coco_labels(root: str) -> None:
+    """``cls_labels_coco.npy``: the VOC labels of the layout as 80-d COCO vectors."""
+    import numpy as np
+    voc = np.load(osp.join(root, 'cls_labels.npy'), allow_pickle=True).item()
+    np.save(osp.join(root, 'cls_labels_coco.npy'),
+            {name: np.pad(vec, (0, 60)) for name, vec in voc.items()})
+
+
 def write_affinity_crf(root: str, names) -> None:
     """``aff_crf/<name>.npz`` (float16 ``low`` / ``high`` CRF marginals, background first) of
     each image's mask, as ``make_pseudo_labels.py --affinity-labels`` writes them."""
@@ -140,8 +163,14 @@ REFINE_STAGE3 = {
     'pspnet_pmm_r101': ('configs/pmm/pspnet_r101-d8_voc12aug-pmm-pseudo.py', 4, MMSEG_PIPE,
                         MMSEG_R101, 'SegmentationClassAug'),
 }
+# the COCO 2014 twins of two of them (one WSSSCOCODataset on the layout above, 80-d labels in
+# cls_labels_coco.npy), narrowed as their VOC configs
+COCO = {f'{name}_coco': (config, ) + REFINE_STAGE3[name][1:] for name, config in (
+    ('affinity_r38', 'configs/affinity/affinitynet_r38_coco.py'),
+    ('deeplabv1_r38', 'configs/stage3/deeplabv1-largefov_r38_coco-pseudo.py'))}
 SYNC_BN = ('affinity_r50', 'deeplabv1_r38', 'deeplabv3_r101', 'deeplabv3plus_r101',
            'pspnet_pmm_r101')  # their SyncBN is built as BN (tools/train.py, no CUDA)
+SYNC_BN += tuple(f'{name}_coco' for name in SYNC_BN if f'{name}_coco' in COCO)
 # parameters that knowingly receive no gradient: {run-name prefix: {parameter: (iterations,
 # reason)}}
 KNOWN_UNUSED = {
@@ -185,6 +214,7 @@ def ddp_results(tmp_path_factory):
     names = make_voc_layout(root, NUM_IMAGES, 96, 96,
                             splits=sorted({2 * c[1] for c in CONFIGS.values()}))
     write_affinity_crf(root, names[:16])
+    write_coco_labels(root)
     specs = []
     for name, (config, total, pipe, extra) in CONFIGS.items():
         opts = voc_options(root, 2 * total, pipe)
@@ -202,10 +232,16 @@ def ddp_results(tmp_path_factory):
         for autocast in (False, True):
             specs.append(dict(name=f'{name}_{"bf16" if autocast else "fp32"}', config=config,
                               options=opts, autocast=autocast))
+    for name, (config, _, pipe, extra, labels) in COCO.items():
+        opts = dict(coco_options(root, pipe, labels), **extra)
+        for autocast in (False, True):
+            specs.append(dict(name=f'{name}_{"bf16" if autocast else "fp32"}', config=config,
+                              options=opts, autocast=autocast))
     return launch_driver(specs, tmp)
 
 
-RUNS = [f'{name}_{mode}' for name in [*CONFIGS, *REFINE_STAGE3] for mode in ('fp32', 'bf16')]
+RUNS = [f'{name}_{mode}' for name in [*CONFIGS, *REFINE_STAGE3, *COCO]
+        for mode in ('fp32', 'bf16')]
 
 
 @pytest.mark.parametrize('run', RUNS)
@@ -219,8 +255,8 @@ def test_config_trains_two_ddp_iterations(ddp_results, run):
             total = CONFIGS[name][1]
             assert rec['config_total_batch'] == total and rec['per_process_batch'] == total // 2
         elif rec['config_total_batch'] is None:  # the config's batch per process (mmseg's)
-            total = REFINE_STAGE3[name][1] * WORLD
-            assert rec['per_process_batch'] == REFINE_STAGE3[name][1]
+            total = {**REFINE_STAGE3, **COCO}[name][1] * WORLD
+            assert rec['per_process_batch'] == total // WORLD
         else:  # a refinement / stage-3 config that states its total batch
             total = rec['config_total_batch']
             assert rec['per_process_batch'] == total // WORLD

@@ -1,20 +1,11 @@
 # MS COCO 2014 converted to the VOC layout (80 classes + background): JPEGImages/,
-# SegmentationClass/ (class index PNGs), ImageSets/Segmentation/{train,val}.txt and
-# cls_labels.npy (name -> 80-d multi-hot), as produced by the WSSS COCO conversion scripts.
-dataset_type = 'WSSSVOCDataset'
+# SegmentationClass/ (class index PNGs), ImageSets/Segmentation/{train,val}.txt (train2014,
+# val2014) and cls_labels.npy (name -> 80-d multi-hot), as tools/dataset_converters/coco2014.py
+# writes them (default: every image id, as hfpl's process_coco.py: 82,783 / 40,504 images;
+# --image-list annotated: the 82,081 / 40,137 with an annotation, as ToCo / CoSA).
+# The 81 class names (category ids in ascending order -> 1 .. 80) are WSSSCOCODataset's.
+dataset_type = 'WSSSCOCODataset'
 data_root = 'data/coco2014_voc'
-_names = (
-    'person', 'bicycle', 'car', 'motorcycle', 'airplane', 'bus', 'train', 'truck', 'boat',
-    'traffic light', 'fire hydrant', 'stop sign', 'parking meter', 'bench', 'bird', 'cat', 'dog',
-    'horse', 'sheep', 'cow', 'elephant', 'bear', 'zebra', 'giraffe', 'backpack', 'umbrella',
-    'handbag', 'tie', 'suitcase', 'frisbee', 'skis', 'snowboard', 'sports ball', 'kite',
-    'baseball bat', 'baseball glove', 'skateboard', 'surfboard', 'tennis racket', 'bottle',
-    'wine glass', 'cup', 'fork', 'knife', 'spoon', 'bowl', 'banana', 'apple', 'sandwich',
-    'orange', 'broccoli', 'carrot', 'hot dog', 'pizza', 'donut', 'cake', 'chair', 'couch',
-    'potted plant', 'bed', 'dining table', 'toilet', 'tv', 'laptop', 'mouse', 'remote',
-    'keyboard', 'cell phone', 'microwave', 'oven', 'toaster', 'sink', 'refrigerator', 'book',
-    'clock', 'vase', 'scissors', 'teddy bear', 'hair drier', 'toothbrush')
-metainfo = dict(classes=('background', ) + _names)
 crop_size = (448, 448)
 train_pipeline = [
     dict(type='LoadImageFromFile'),
@@ -31,7 +22,7 @@ test_pipeline = [
 ]
 # the images of a split: the masks are listed only so that pseudo-labels of these images can be
 # scored; the training pipeline never loads them
-_split = dict(type=dataset_type, data_root=data_root, metainfo=metainfo,
+_split = dict(type=dataset_type, data_root=data_root,
               data_prefix=dict(img_path='JPEGImages', seg_map_path='SegmentationClass'),
               cls_label_file='cls_labels.npy')
 train_dataloader = dict(
@@ -47,5 +38,9 @@ val_dataloader = dict(
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(_split, ann_file='ImageSets/Segmentation/val.txt', pipeline=test_pipeline))
 test_dataloader = val_dataloader
+# pseudo-label fidelity is measured on val2014, as hfpl's run_coco.sh scores the CAMs (sweep and F)
+# there: tools/make_pseudo_labels.py --split train labels train2014 (what AffinityNet trains on)
+# and scores val2014
+pseudo_label_cfg = dict(score_split='val')
 val_evaluator = [dict(type='IoUMetric', iou_metrics=['mIoU']), dict(type='BoundaryFMetric')]
 test_evaluator = val_evaluator

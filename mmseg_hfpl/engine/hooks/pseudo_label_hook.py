@@ -2,11 +2,12 @@ import os.path as osp
 from typing import Optional, Sequence
 
 from mmengine.hooks import Hook
+from mmengine.dist import barrier
 from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 from mmseg.registry import DATASETS, HOOKS
 
-from ...pseudo_labels import PseudoLabelGenerator, dataset_items
+from ...pseudo_labels import PseudoLabelGenerator, check_output_dir, dataset_items
 from ...pseudo_labels.config import label_crf_settings, threshold_settings
 from ...pseudo_labels.scoring import score_summary
 
@@ -80,8 +81,11 @@ class PseudoLabelHook(Hook):
         if kwargs['label_crf'] is None:  # the config's kernels, when it gives a dict
             value = plcfg.get('label_crf')
             kwargs['label_crf'] = label_crf_settings(value, isinstance(value, dict), 'the config')
+        out_dir = osp.join(runner.work_dir, self.out_dir)
+        check_output_dir(out_dir, runner.cfg, self.kwargs['overwrite'], marker_dirs=('cams', ))
+        barrier()  # every rank checked before any writes
         generator = PseudoLabelGenerator(
-            model, osp.join(runner.work_dir, self.out_dir),
+            model, out_dir,
             num_classes=len(dataset.metainfo['classes']), palette=dataset.metainfo.get('palette'),
             bg_threshold=bg, normalisation=self.normalisation or plcfg.get('cam_norm', 'max'),
             threshold=threshold, bg_search=bg_search, **kwargs)

@@ -38,7 +38,8 @@ class ForegroundPrior:
     - ``label_dir``: a directory of label PNGs (``<name>.png``, values = class indices, 0 the
       background), e.g. the ``crf_label/`` written by ``tools/make_pseudo_labels.py
       --label-crf`` in the previous phase: ratio of class ``c`` = share of the image's pixels
-      labelled ``c + 1`` (official ``create_fg.py``); read once per image and cached;
+      labelled ``c + 1`` (official ``create_fg.py``); read once per image and cached; labels
+      whose fingerprint names other CAMs than the ``cams/`` beside them are refused;
     - ``default``: a ratio for the images found in neither (None: a missing image is an error).
     """
 
@@ -55,6 +56,7 @@ class ForegroundPrior:
         self.table: Dict[str, np.ndarray] = {}
         self._file_loaded = file is None  # read at the first lookup: building the model (and
         # inference) needs no prior file
+        self._label_dir_checked = False  # at the first lookup too
 
     def _load_file(self) -> None:
         file = self.file
@@ -83,6 +85,10 @@ class ForegroundPrior:
         if name in self.table:
             return self.table[name]
         path = osp.join(self.label_dir, f'{name}.png') if self.label_dir else None
+        if path is not None and not self._label_dir_checked:
+            from ...pseudo_labels.fingerprint import check_label_cams
+            check_label_cams(self.label_dir)  # labels of the CAMs beside them, or refused
+            self._label_dir_checked = True
         if path is not None and osp.exists(path):
             label = cv2.imread(path, cv2.IMREAD_UNCHANGED)
             counts = np.bincount(label.ravel(), minlength=self.num_classes + 1)
