@@ -6,7 +6,8 @@ into mmseg's registries (enable it in a config with ``custom_imports``).
 """
 from .datasets import *  # noqa: F401,F403
 from .engine import *  # noqa: F401,F403
-from .engine.checkpoint_compat import register_trusted_local_loader
+from .engine.checkpoint_compat import register_local_loader
+from .engine.openmmlab_compat import check_versions, register_onedl_packages
 from .evaluation import *  # noqa: F401,F403
 from .pseudo_labels import *  # noqa: F401,F403
 from .losses import *  # noqa: F401,F403
@@ -14,4 +15,6 @@ from .models import *  # noqa: F401,F403
 
 __version__ = '0.1.0'
 
-register_trusted_local_loader()
+check_versions()
+register_local_loader()
+register_onedl_packages()

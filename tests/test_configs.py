@@ -12,7 +12,8 @@ MSRC = os.path.join(ROOT, '..', 'shared', 'data', 'msrc_voc')
 CONFIGS = sorted(
     glob.glob(os.path.join(ROOT, 'configs', '*', '*.py')) +
     glob.glob(os.path.join(ROOT, 'configs', '*', '**', '*.py'), recursive=True))
-CONFIGS = sorted({c for c in CONFIGS if '_base_' not in c and '/studies/' not in c})
+CONFIGS = sorted({c for c in CONFIGS if '_base_' not in c and '/studies/' not in c
+                  and '/pipelines/' not in c})  # (tests/test_pipeline/ builds those)
 STUDIES = sorted(glob.glob(os.path.join(ROOT, 'configs', 'studies', '*.py')))
 
 
@@ -37,7 +38,7 @@ def test_import_registers_everything_in_a_fresh_interpreter():
             'missing = [n for r, ns in names.items() for n in ns if n not in r.module_dict]\n'
             'print(missing)\n')
     out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == '[]'
+    assert out.stdout.strip().splitlines()[-1] == '[]'  # onedl-mmseg may print a line first
 
 
 @pytest.mark.parametrize('path', CONFIGS, ids=[os.path.relpath(c, ROOT) for c in CONFIGS])

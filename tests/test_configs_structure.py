@@ -20,11 +20,11 @@ from mmengine.config import Config
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIGS = os.path.join(ROOT, 'configs')
-# every config that is trained or tested (not the bases, not the study lists)
+# every config that is trained or tested (not the bases, not the study or pipeline lists)
 LEAVES = sorted(
     os.path.relpath(p, CONFIGS) for p in glob.glob(os.path.join(CONFIGS, '**', '*.py'),
                                                    recursive=True)
-    if not os.path.relpath(p, CONFIGS).startswith(('_base_', 'studies')))
+    if not os.path.relpath(p, CONFIGS).startswith(('_base_', 'studies', 'pipelines')))
 HFPL = [c for c in LEAVES if c.startswith('hfpl/')]
 METHODS = [c for c in LEAVES if not c.startswith('hfpl/')]
 METHOD_MAX_DEPTH = 2

@@ -5,7 +5,6 @@ import importlib
 import os
 import os.path as osp
 import re
-import shlex
 import shutil
 import subprocess
 import sys

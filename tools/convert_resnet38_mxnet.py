@@ -9,11 +9,11 @@ Reads the MXNet NDArray file directly (no MXNet needed), renames every array to 
 ``init_cfg=dict(type='Pretrained', checkpoint=DST)`` of the backbone loads.
 """
 import argparse
-import os
 import os.path as osp
 
 import torch
 
+from mmseg_hfpl.fileio import atomic_path
 from mmseg_hfpl.models.backbones.mxnet_params import load_mxnet_params, resnet38_state_dict
 from mmseg_hfpl.models.backbones.resnet38d import ResNet38d
 
@@ -34,10 +34,8 @@ def convert(src: str, dst: str, base_channels: int = 64, overwrite: bool = False
         if value.shape != expected[key].shape:
             raise ValueError(f'{src}: {key} has shape {tuple(value.shape)}, ResNet38d expects '
                              f'{tuple(expected[key].shape)}')
-    os.makedirs(osp.dirname(osp.abspath(dst)), exist_ok=True)
-    tmp = dst + '.tmp'
-    torch.save(state, tmp)
-    os.replace(tmp, dst)
+    with atomic_path(osp.abspath(dst)) as tmp:  # no truncated or temporary file on failure
+        torch.save(state, tmp)
     return state
 
 

@@ -41,6 +41,7 @@ from mmseg.registry import DATASETS, MODELS
 import mmseg_hfpl  # noqa: F401
 from mmseg_hfpl.engine import (destroy_process_group, init_cpu_process_group,
                                load_checkpoint_checked)
+from mmseg_hfpl.engine.cfg_options import merge_cfg_options
 from mmseg_hfpl.pseudo_labels import PseudoLabelGenerator, check_output_dir, dataset_items
 from mmseg_hfpl.pseudo_labels.scoring import score_summary
 from mmseg_hfpl.pseudo_labels.config import label_crf_settings, threshold_settings
@@ -78,8 +79,10 @@ def parse_args():
                         help='IRN/SIPE-style label CRF (kernels: pseudo_label_cfg.label_crf '
                         'when it is a dict, else IRN\'s)')
     parser.add_argument('--affinity-labels', action='store_true', default=None,
-                        help='also write AffinityNet training labels (aff_label/) from the lowest '
-                        'and highest --crf alpha')
+                        help='also write AffinityNet training labels from the lowest and highest '
+                        '--crf alpha: aff_crf/ (the CRF marginals AffinityNet trains on, '
+                        'pseudo_label_dir=OUT/aff_crf) and aff_label/ (the same at full size, '
+                        'to look at)')
     parser.add_argument('--ir-labels', type=float, nargs=2, metavar=('FG', 'BG'),
                         help='also write IRN relation labels (ir_label/) with these CAM '
                         'thresholds (IRN: 0.30 0.05)')
@@ -150,8 +153,7 @@ def background_options(args, cfg, cli: set):
 def main():
     args = parse_args()
     cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    merge_cfg_options(cfg, args.cfg_options)
     cli = {k for k in ('bg_search', 'bg_threshold') if getattr(args, k) is not None}
     apply_config_defaults(args, cfg)
     label_crf = label_crf_options(args, cfg)

@@ -33,6 +33,7 @@ from mmseg.registry import DATASETS, MODELS
 
 import mmseg_hfpl  # noqa: F401
 from mmseg_hfpl.engine import load_checkpoint_checked
+from mmseg_hfpl.engine.cfg_options import merge_cfg_options
 from mmseg_hfpl.pseudo_labels import (check_output_dir, check_output_dirs, dataset_items,
                                       image_name, score_label_files)
 from mmseg_hfpl.pseudo_labels.config import resolve_pseudo_label_dir, without_masks
@@ -76,8 +77,7 @@ def main():
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     args = parser.parse_args()
     cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    merge_cfg_options(cfg, args.cfg_options)
     # the training labels (not read here): guarded as the datasets
     resolve_pseudo_label_dir(cfg, check_cams=False)
     # never into a dataset or the CAMs, never over files of others, whatever --overwrite says

@@ -51,6 +51,9 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from mmengine.config import Config, DictAction
 
+from mmseg_hfpl.engine.cfg_options import merge_cfg_options
+from mmseg_hfpl.fileio import atomic_path
+
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 METRICS = ('J', 'F', 'J&F')
 
@@ -66,15 +69,22 @@ def final_metrics(log: str) -> dict:
     return {k: float(v) for k, v in re.findall(r'\b(J|F|J&F): ([0-9.]+)', lines[-1])}
 
 
-def run_key(exp: dict) -> str:
-    """Hash of the experiment's resolved config (base files merged, ``cfg_options`` applied)."""
+def resolved_config(exp: dict) -> Config:
+    """The experiment's config as ``tools/train.py`` runs it: base files merged, ``cfg_options``
+    applied (without the seed)."""
     cfg = Config.fromfile(osp.join(ROOT, exp['config']))
     options = exp.get('cfg_options', [])
     if options:
         parser = argparse.ArgumentParser()
         parser.add_argument('--o', nargs='+', action=DictAction)
-        cfg.merge_from_dict(parser.parse_args(['--o', *options]).o)
-    return hashlib.sha1(cfg.pretty_text.encode()).hexdigest()[:12]
+        merge_cfg_options(cfg, parser.parse_args(['--o', *options]).o,
+                          f"cfg_options of {exp.get('name', exp['config'])}")
+    return cfg
+
+
+def run_key(exp: dict) -> str:
+    """Hash of the experiment's resolved config (base files merged, ``cfg_options`` applied)."""
+    return hashlib.sha1(resolved_config(exp).pretty_text.encode()).hexdigest()[:12]
 
 
 def read_csv(path: str) -> list:
@@ -188,9 +198,8 @@ def train(exp: dict, seed: int, work: str, threads: int) -> dict:
     metrics = final_metrics(run_tool(cmd, osp.join(work, 'run.log'), threads,
                                      f'{exp["name"]} seed {seed}'))
     result = osp.join(work, 'metrics.json')
-    with open(result + '.tmp', 'w') as f:
+    with atomic_path(result) as tmp, open(tmp, 'w') as f:
         json.dump(metrics, f)
-    os.replace(result + '.tmp', result)
     print(f'[done] {exp["name"]} seed {seed}: ' +
           '  '.join(f'{k} {metrics[k]:.2f}' for k in METRICS), flush=True)
     return metrics

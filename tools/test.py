@@ -17,17 +17,23 @@ from mmseg.registry import MODELS
 
 import mmseg_hfpl  # noqa: F401
 from mmseg_hfpl.engine import destroy_process_group
+from mmseg_hfpl.engine.cfg_options import merge_cfg_options
 from train import build_runner, prepare_device, prepare_distributed
 
 
 def parse_args():
     parser = argparse.ArgumentParser(description='MMSeg test (and eval) a model')
     parser.add_argument('config', help='test config file path')
-    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('checkpoint', help='checkpoint file (an empty or truncated file, NaN / '
+                        'Inf weights and a checkpoint of another model are refused, naming it)')
+    parser.add_argument('--allow-partial', action='store_true',
+                        help='load the checkpoint keys that fit the model (default: refuse a '
+                        'checkpoint whose keys or shapes differ)')
     parser.add_argument('--work-dir', help='the directory to save the file containing '
                         'evaluation metrics')
-    parser.add_argument('--show-dir', help='directory (under the work dir) where CAM overlays '
-                        'and pseudo-label colour maps are written')
+    parser.add_argument('--show-dir', help='directory (under the work dir) where captioned '
+                        'panels (input | ground truth | score heat map | prediction, with a '
+                        'class legend) are written, in test_<checkpoint name>/')
     parser.add_argument('--tta', action='store_true', help='test-time augmentation (the '
                         "config's tta_pipeline and tta_model)")
     parser.add_argument(
@@ -35,7 +41,10 @@ def parse_args():
         nargs='+',
         action=DictAction,
         help='override some settings in the used config, the key-value pair in xxx=yyy format '
-        'will be merged into config file.')
+        'will be merged into config file (a mistyped key is refused, naming the closest ones). '
+        "test_crf=True: refine the predictions with the config's dense CRF "
+        '(crf_model, DenseCRFPostProcessor; after the TTA merge with --tta) before scoring; '
+        'crf_model.workers=N runs the CRFs of a batch in N processes.')
     parser.add_argument(
         '--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none',
         help='job launcher')
@@ -59,8 +68,7 @@ def use_tta(cfg, config_path: str) -> None:
 def main():
     args = parse_args()
     cfg = Config.fromfile(args.config)
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
+    merge_cfg_options(cfg, args.cfg_options)  # a mistyped key is refused
     prepare_distributed(cfg, args.launcher)
     messages = prepare_device(cfg)  # SyncBN -> BN without CUDA
     if args.work_dir is not None:
@@ -74,7 +82,7 @@ def main():
     if args.tta:
         use_tta(cfg, args.config)
     cfg.load_from = args.checkpoint
-    runner = build_runner(cfg)
+    runner = build_runner(cfg, args.allow_partial)
     for message in messages:
         runner.logger.info(message)
     if cfg.get('test_crf', False):

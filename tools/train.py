@@ -15,11 +15,12 @@ import os.path as osp
 import torch
 from mmengine.config import Config, DictAction
 from mmengine.logging import print_log
-from mmengine.runner import Runner
 from mmseg.registry import RUNNERS
 
 import mmseg_hfpl  # noqa: F401  registers the plugin and the torch>=2.6 checkpoint loader
 from mmseg_hfpl.pseudo_labels.config import resolve_pseudo_label_dir
+from mmseg_hfpl.engine import HFPLRunner
+from mmseg_hfpl.engine.cfg_options import merge_cfg_options
 from mmseg_hfpl.engine.dist import (destroy_process_group, init_cpu_process_group,
                                     launcher_world_size, set_train_batch_size, sync_bn_to_bn)
 
@@ -32,7 +33,12 @@ def parse_args():
         '--resume',
         action='store_true',
         default=False,
-        help='resume from the latest checkpoint in the work_dir automatically')
+        help='resume from the latest checkpoint in the work_dir automatically (or from '
+        'load_from when the config sets it)')
+    parser.add_argument(
+        '--allow-partial', action='store_true',
+        help='load_from / --resume: load the checkpoint keys that fit the model (default: '
+        'refuse a checkpoint whose keys or shapes differ, naming the file)')
     parser.add_argument(
         '--amp', action='store_true', default=False, help='enable automatic-mixed-precision training')
     parser.add_argument(
@@ -78,16 +84,20 @@ def prepare_device(cfg) -> list:
     return [f'no CUDA: {count} SyncBN layer config(s) built as BN'] if count else []
 
 
-def build_runner(cfg):
-    """The config's runner (``runner_type``) or mmengine's."""
-    return Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+def build_runner(cfg, allow_partial: bool = False):
+    """The config's runner (``runner_type``), by default
+    :class:`~mmseg_hfpl.engine.HFPLRunner` (NaN / Inf guard, checked checkpoint loading);
+    ``allow_partial``: load the checkpoint keys that fit instead of refusing a mismatch."""
+    runner = HFPLRunner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+    if isinstance(runner, HFPLRunner):
+        runner.allow_partial_checkpoint = allow_partial
+    return runner
 
 
 def main():
     args = parse_args()
     cfg = Config.fromfile(args.config)
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
+    merge_cfg_options(cfg, args.cfg_options)  # a mistyped key is refused
     resolve_pseudo_label_dir(cfg)  # pseudo_label_dir is relative to the working directory
     prepare_distributed(cfg, args.launcher)
     world_size = launcher_world_size(args.launcher)
@@ -115,7 +125,7 @@ def main():
 
     cfg.resume = args.resume
 
-    runner = build_runner(cfg)
+    runner = build_runner(cfg, args.allow_partial)
     if runner.world_size != world_size:
         raise RuntimeError(f'the runner has {runner.world_size} processes, the launcher '
                            f'{args.launcher!r} said {world_size}')

@@ -71,8 +71,7 @@ default_hooks = dict(
     logger=dict(type='LoggerHook', interval=10, log_metric_by_epoch=True),
     param_scheduler=dict(type='ParamSchedulerHook'),
     checkpoint=dict(type='CheckpointHook', by_epoch=True, interval=5, max_keep_ckpts=2),
-    sampler_seed=dict(type='DistSamplerSeedHook'),
-    visualization=dict(type='SegVisualizationHook'))
+    sampler_seed=dict(type='DistSamplerSeedHook'))
 custom_hooks = [dict(type='CAMVisualizationHook', num_images=8)]
 # defaults of tools/make_pseudo_labels.py for this config (the official inference: one scale and
 # its flip at the original size; CRF on (1 - max)^alpha with alpha 1 and 12 for AffinityNet)

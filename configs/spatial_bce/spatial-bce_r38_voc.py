@@ -79,8 +79,7 @@ default_hooks = dict(
     logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=True),
     param_scheduler=dict(type='ParamSchedulerHook'),
     checkpoint=dict(type='CheckpointHook', by_epoch=True, interval=1, max_keep_ckpts=2),
-    sampler_seed=dict(type='DistSamplerSeedHook'),
-    visualization=dict(type='SegVisualizationHook'))
+    sampler_seed=dict(type='DistSamplerSeedHook'))
 # defaults of tools/make_pseudo_labels.py for this config: the official make_cam.py scales
 # (+ flips; SpatialBCESegmentor fuses them as make_cam.py: mean of the raw CAMs, sigmoid, top
 # class per pixel, max-norm); the background threshold of the cam labels searched as eval.py

@@ -1,5 +1,5 @@
-from .checks import (DataFileError, check_seg_map, read_image, read_mask, read_split,
-                     truncated_image_reason)
+from .checks import (DataFileError, check_seg_map, corrupt_jpeg_reason, read_image, read_mask,
+                     read_split, truncated_image_reason)
 from .affinity_transforms import AffinityLabelsFromCRF
 from .synthetic import SYNTHETIC_CLASSES, SYNTHETIC_PALETTE, make_synthetic_voc
 from .transforms import (PackWSSSInputs, RandomContainerCrop, RandomHSV, RandomRescale,
@@ -10,4 +10,4 @@ __all__ = ['WSSSVOCDataset', 'WSSSCOCODataset', 'PackWSSSInputs', 'RandomResizeL
            'RandomRescale', 'RandomContainerCrop', 'RandomHSV', 'pil_resize', 'load_image_labels',
            'AffinityLabelsFromCRF', 'make_synthetic_voc', 'SYNTHETIC_CLASSES', 'SYNTHETIC_PALETTE',
            'DataFileError', 'check_seg_map', 'read_image', 'read_mask', 'read_split',
-           'truncated_image_reason']
+           'truncated_image_reason', 'corrupt_jpeg_reason']

@@ -5,7 +5,10 @@ dataset is built, the images and masks for every sample (:class:`WSSSVOCDataset`
 around its pipeline). Each costs little next to decoding the image: two small reads of the
 image file, and a max over the decoded mask.
 """
+import os
 import os.path as osp
+import sys
+import tempfile
 from typing import List, Optional, Sequence, Tuple
 
 import cv2
@@ -40,6 +43,45 @@ def truncated_image_reason(path: str) -> str:
     return ''
 
 
+#: libjpeg's warnings about damaged data (it decodes on, filling or shifting blocks)
+LIBJPEG_DAMAGE = ('Corrupt JPEG data', 'Premature end of JPEG file')
+
+
+def corrupt_jpeg_reason(path: str) -> str:
+    """Why the JPEG at ``path`` does not decode cleanly ('' when it does, or for another
+    format). OpenCV decodes a JPEG whose data is corrupt in the middle, printing only libjpeg's
+    nameless "Corrupt JPEG data: ..." line on stderr and returning grey or shifted blocks (PIL
+    and torchvision let most such files pass). This decodes the file once with OpenCV while
+    file descriptor 2 is captured, and returns the libjpeg lines about damaged data; other
+    output is passed on to stderr."""
+    with open(path, 'rb') as f:
+        data = f.read()
+    if not data.startswith(b'\xff\xd8\xff'):
+        return ''
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with tempfile.TemporaryFile() as captured:
+            os.dup2(captured.fileno(), 2)
+            try:
+                image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+            finally:
+                os.dup2(saved, 2)
+            captured.seek(0)
+            lines = captured.read().decode(errors='replace').splitlines()
+    finally:
+        os.close(saved)
+    damage = [ln.strip() for ln in lines if ln.strip().startswith(LIBJPEG_DAMAGE)]
+    other = [ln for ln in lines if ln.strip() and not ln.strip().startswith(LIBJPEG_DAMAGE)]
+    if other:
+        print('\n'.join(other), file=sys.stderr)
+    if image is None:
+        return 'JPEG data cannot be decoded'
+    if damage:
+        return f'JPEG data is corrupt (libjpeg: {"; ".join(damage)})'
+    return ''
+
+
 def check_seg_map(seg_map: np.ndarray, path: str, image_shape: Optional[Tuple[int, int]],
                   num_classes: int, ignore_index: int = 255) -> None:
     """Refuse a loaded mask that is not a single-channel map of class indices of the image's
@@ -71,17 +113,29 @@ def check_seg_map(seg_map: np.ndarray, path: str, image_shape: Optional[Tuple[in
 
 def read_image(path: str) -> np.ndarray:
     """``cv2.imread(path, IMREAD_COLOR)`` (BGR) that refuses, naming the file, a truncated
-    JPEG / PNG (:func:`truncated_image_reason`) and a file that cannot be decoded; for the
+    JPEG / PNG (:func:`truncated_image_reason`), a corrupt JPEG (:func:`corrupt_jpeg_reason`)
+    and a file that cannot be decoded; for the
     tools that read images outside a dataset pipeline."""
     if not osp.isfile(path):
         raise FileNotFoundError(f'image {path!r} does not exist')
-    reason = truncated_image_reason(path)
+    reason = truncated_image_reason(path) or corrupt_jpeg_reason(path)
     if reason:
         raise DataFileError(f'image {path!r}: {reason}')
     image = cv2.imread(path, cv2.IMREAD_COLOR)
     if image is None:
         raise DataFileError(f'image {path!r} cannot be decoded (not an image file?)')
     return image
+
+
+def image_size(path: str, kind: str) -> Tuple[int, int]:
+    """(height, width) of the image file at ``path`` from its header (PIL opens lazily: no
+    pixel is decoded); ``kind`` ('image' / 'mask') names it in the error."""
+    try:
+        with Image.open(path) as img:
+            width, height = img.size
+    except OSError as err:
+        raise DataFileError(f'{kind} {path!r} cannot be read ({err})') from err
+    return height, width
 
 
 def read_mask(path: str, num_classes: int, image_shape: Optional[Tuple[int, int]] = None,

@@ -9,8 +9,8 @@ from mmcv.transforms import LoadAnnotations
 from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
 
-from .checks import (DataFileError, check_seg_map, no_positive_labels, read_mask, read_split,
-                     truncated_image_reason)
+from .checks import (DataFileError, check_seg_map, corrupt_jpeg_reason, image_size,
+                     no_positive_labels, read_mask, read_split, truncated_image_reason)
 
 
 def voc_colormap(num_classes: int) -> List[List[int]]:
@@ -124,6 +124,9 @@ def labels_from_mask(path: str, num_classes: int, ignore_index: int = 255) -> np
     return vec
 
 
+IMAGE_MASK_SUFFIXES = ('.png', '.bmp', '.tif', '.tiff')
+
+
 @DATASETS.register_module()
 class WSSSVOCDataset(BaseSegDataset):
     """A VOC-layout dataset that also yields image-level multi-hot labels (``img_label``).
@@ -138,10 +141,12 @@ class WSSSVOCDataset(BaseSegDataset):
         labels_from_masks (bool): derive the image-level labels from the masks instead
             (for datasets without a label file). Default: False.
         img_suffix (str): Default: ``'.jpg'``. seg_map_suffix (str): Default: ``'.png'``.
-        truncated_images (str): what a truncated JPEG / PNG image does when a sample is
-            loaded: ``'error'`` (default) raises :class:`DataFileError` naming the file;
-            ``'skip'`` warns (naming the file, once) and lets the training draw another
-            sample. Evaluation (``test_mode``) always raises.
+        truncated_images (str): what a truncated JPEG / PNG image or a JPEG with corrupt
+            data does when a sample is loaded: ``'error'`` (default) raises
+            :class:`DataFileError` naming the file; ``'skip'`` warns (naming the file, once)
+            and lets the training draw another sample (image and mask together). ``'skip'`` is
+            refused with ``test_mode=True`` and by :class:`~mmseg_hfpl.engine.HFPLRunner` for
+            a validation / test set, where another image would be scored in its place.
         **kwargs: :class:`mmseg.datasets.BaseSegDataset` arguments (``data_root``,
             ``data_prefix=dict(img_path=..., seg_map_path=...)``, ``ann_file``, ``pipeline``,
             ``metainfo=dict(classes=..., palette=...)``...). Without ``seg_map_path`` the
@@ -151,8 +156,10 @@ class WSSSVOCDataset(BaseSegDataset):
 
     Checks that name the file: a split file listing a name twice and a malformed label file
     (see :func:`load_image_labels`) are refused when the dataset is built, a split without any
-    positive image-level label warns; for every sample, a truncated image and a mask that is
-    not a single-channel index map of the image's size with values below the class count (or
+    positive image-level label warns, and a mask whose size (read from the file headers)
+    differs from its image's is refused; for every sample, a truncated image, a JPEG with
+    corrupt data (decoded once with PIL, :func:`corrupt_jpeg_reason`) and a mask that is not a
+    single-channel index map of the image's size with values below the class count (or
     ``ignore_index``) are refused when loaded.
     """
     METAINFO = VOC_METAINFO
@@ -167,8 +174,12 @@ class WSSSVOCDataset(BaseSegDataset):
         if truncated_images not in ('error', 'skip'):
             raise ValueError(f"truncated_images must be 'error' or 'skip', got "
                              f'{truncated_images!r}')
+        if truncated_images == 'skip' and kwargs.get('test_mode', False):
+            raise ValueError("truncated_images='skip' is for training sets only: an evaluated "
+                             'set would score another image in place of a skipped one')
         self.truncated_images = truncated_images
         self._skipped = set()
+        self._decoded = set()  # images whose JPEG data decoded cleanly once
         if (cls_label_file is None) == (not labels_from_masks):
             raise ValueError('WSSSVOCDataset needs exactly one source of image-level labels: '
                              'cls_label_file=... or labels_from_masks=True')
@@ -204,6 +215,8 @@ class WSSSVOCDataset(BaseSegDataset):
         if self.labels_from_masks and not has_masks:
             raise ValueError('labels_from_masks=True needs data_prefix.seg_map_path')
         num_classes = len(self._metainfo['classes'])
+        # image masks are compared with their images here (not AffinityNet's .npz marginals)
+        image_masks = self.seg_map_suffix.lower() in IMAGE_MASK_SUFFIXES
         labels = None
         if self.cls_label_file is not None:
             label_path = self._resolve(self.cls_label_file)
@@ -223,6 +236,12 @@ class WSSSVOCDataset(BaseSegDataset):
                 seg_path = osp.join(seg_dir, name + self.seg_map_suffix)
                 if not osp.isfile(seg_path):
                     raise FileNotFoundError(f'mask {seg_path!r} of image {name!r} does not exist')
+                image_hw = image_size(img_path, 'image') if image_masks else None
+                mask_hw = image_size(seg_path, 'mask') if image_masks else None
+                if image_hw != mask_hw:  # headers only: no pixel is decoded
+                    raise DataFileError(f'mask {seg_path!r} is {mask_hw[0]}x{mask_hw[1]} (HxW) '
+                                        f'but its image {img_path!r} is '
+                                        f'{image_hw[0]}x{image_hw[1]}')
                 info['seg_map_path'] = seg_path
             if labels is not None:
                 if name not in labels:
@@ -247,6 +266,10 @@ class WSSSVOCDataset(BaseSegDataset):
         (:mod:`mmseg_hfpl.datasets.checks`)."""
         info = self.get_data_info(idx)
         reason = truncated_image_reason(info['img_path'])
+        if not reason and info['img_path'] not in self._decoded:
+            reason = corrupt_jpeg_reason(info['img_path'])
+            if not reason:
+                self._decoded.add(info['img_path'])
         if reason:
             message = f'image {info["img_path"]!r}: {reason}'
             if self.test_mode:

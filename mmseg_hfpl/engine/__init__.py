@@ -1,6 +1,6 @@
 from .checkpoint_check import (CheckpointError, assert_finite_parameters,
                                load_checkpoint_checked)
-from .checkpoint_compat import register_trusted_local_loader
+from .checkpoint_compat import register_local_loader
 from .dist import destroy_process_group, init_cpu_process_group
 from .hooks import CAMVisualizationHook, NonFiniteLossError, NonFiniteLossHook, PseudoLabelHook
 from .runner import HFPLRunner
@@ -10,5 +10,5 @@ __all__ = [
     'CAMVisualizationHook', 'CheckpointError', 'HFPLRunner', 'NonFiniteLossError',
     'NonFiniteLossHook', 'PseudoLabelHook', 'TimmCosineLR', 'assert_finite_parameters',
     'destroy_process_group', 'init_cpu_process_group', 'load_checkpoint_checked',
-    'register_trusted_local_loader', 'timm_cosine_lr'
+    'register_local_loader', 'timm_cosine_lr'
 ]

@@ -3,7 +3,9 @@
 mmengine's ``load_checkpoint`` raises ``EOFError`` / ``PytorchStreamReader failed`` without the
 path on an empty or truncated file, and loads a checkpoint of another model with only
 missing-key warnings (the rest of the model stays randomly initialised). The tools that run a
-trained model (pseudo-label generation, refinement) load through :func:`load_checkpoint_checked`.
+trained model (pseudo-label generation, refinement) load through :func:`load_checkpoint_checked`;
+:class:`~mmseg_hfpl.engine.HFPLRunner` (``tools/train.py`` ``load_from`` / ``--resume``,
+``tools/test.py``) checks through :func:`load_state_checked`.
 """
 import logging
 import os.path as osp
@@ -11,10 +13,10 @@ from typing import Dict, Iterable, List, Sequence, Tuple
 
 import torch
 from mmengine.logging import print_log
-from mmengine.model import is_model_wrapper
+from mmengine.model import BaseTTAModel, is_model_wrapper
 from torch import nn
 
-from .checkpoint_compat import load_from_local_trusted
+from .checkpoint_compat import DisallowedTypeError, load_local_checkpoint
 
 MAX_LISTED = 10
 
@@ -38,7 +40,9 @@ def read_checkpoint(path: str) -> dict:
         raise CheckpointError(f'checkpoint {path!r} is empty (0 bytes): an interrupted save? '
                               'Use another checkpoint of the run or train again')
     try:
-        ckpt = load_from_local_trusted(path, map_location='cpu')
+        ckpt = load_local_checkpoint(path, map_location='cpu')
+    except DisallowedTypeError as err:  # a type outside the weights_only allowlist
+        raise CheckpointError(str(err)) from err
     except Exception as err:
         raise CheckpointError(f'checkpoint {path!r} cannot be read ({type(err).__name__}: {err}): '
                               'the file is truncated or not a PyTorch checkpoint') from err
@@ -59,6 +63,14 @@ def checkpoint_state_dict(ckpt: dict, path: str) -> Dict[str, torch.Tensor]:
     return {k[len('module.'):] if k.startswith('module.') else k: v for k, v in state.items()}
 
 
+def unwrap_model(model: nn.Module) -> nn.Module:
+    """The model inside model wrappers (DDP, :class:`DenseCRFPostProcessor`) and TTA models,
+    as mmengine's ``load_state_dict`` unwraps them: the module a checkpoint is loaded into."""
+    while is_model_wrapper(model) or isinstance(model, BaseTTAModel):
+        model = model.module
+    return model
+
+
 def load_checkpoint_checked(model: nn.Module,
                             path: str,
                             allow_partial: bool = False,
@@ -67,7 +79,7 @@ def load_checkpoint_checked(model: nn.Module,
     model's tensors) and return the loaded checkpoint dict (``meta`` etc.).
 
     Args:
-        model (nn.Module): the model (a DDP wrapper is unwrapped).
+        model (nn.Module): the model (a DDP wrapper or TTA model is unwrapped).
         path (str): a local checkpoint file (mmengine's, or a plain state dict).
         allow_partial (bool): load the keys that fit and warn about the rest instead of
             refusing a checkpoint whose keys or shapes differ from the model's.
@@ -80,9 +92,20 @@ def load_checkpoint_checked(model: nn.Module,
         CheckpointError: the file is empty, truncated or not a checkpoint; its keys or
             shapes do not match the model (unless ``allow_partial``); non-finite values.
     """
-    if is_model_wrapper(model):
-        model = model.module
     ckpt = read_checkpoint(path)
+    load_state_checked(model, ckpt, path, allow_partial, check_finite)
+    return ckpt
+
+
+def load_state_checked(model: nn.Module,
+                       ckpt: dict,
+                       path: str,
+                       allow_partial: bool = False,
+                       check_finite: bool = True) -> None:
+    """Load the state dict of an already read checkpoint ``ckpt`` (from ``path``, named in
+    the errors) into ``model`` after the checks of :func:`load_checkpoint_checked`; the
+    model is left unchanged when the checkpoint is refused."""
+    model = unwrap_model(model)
     state = checkpoint_state_dict(ckpt, path)
     own = model.state_dict()
     missing = [k for k in own if k not in state]
@@ -102,7 +125,8 @@ def load_checkpoint_checked(model: nn.Module,
             '; '.join(problems)
         if not allow_partial:
             raise CheckpointError(summary + ' (a checkpoint of another model or config? '
-                                  'allow_partial=True loads the keys that fit)')
+                                  'allow_partial=True (--allow-partial in the tools) loads '
+                                  'the keys that fit)')
         print_log(summary + '; loading the keys that fit', logger='current',
                   level=logging.WARNING)
         skip = {m.split(' ')[0] for m in mismatched}
@@ -110,7 +134,6 @@ def load_checkpoint_checked(model: nn.Module,
     if check_finite:  # before loading: a refused checkpoint leaves the model as it was
         _refuse_non_finite(non_finite_tensors(state.items()), path)
     model.load_state_dict(state, strict=False)
-    return ckpt
 
 
 def non_finite_tensors(tensors: Iterable[Tuple[str, torch.Tensor]]) -> List[str]:
@@ -135,7 +158,6 @@ def assert_finite_parameters(model: nn.Module, path: str) -> None:
     """Raise :class:`CheckpointError` naming ``path`` (where the values came from) and the
     tensors when a floating-point parameter or buffer of ``model`` holds NaN or Inf (e.g. a
     checkpoint saved after the training diverged)."""
-    if is_model_wrapper(model):
-        model = model.module
+    model = unwrap_model(model)
     _refuse_non_finite(
         non_finite_tensors(list(model.named_parameters()) + list(model.named_buffers())), path)

@@ -125,7 +125,7 @@ class FeatureSimilarityLoss(nn.Module):
         """
         if image is None:
             raise ValueError('FeatureSimilarityLoss needs the input image (image=None given)')
-        check_score_and_label(cls_score, label)
+        check_score_and_label(cls_score, label, self.loss_name)
         if image.dim() != 4 or image.shape[0] != cls_score.shape[0] or image.shape[1] != 3:
             raise ValueError(f'image must be (B, 3, H, W) with B = {cls_score.shape[0]}, '
                              f'got shape {tuple(image.shape)}')

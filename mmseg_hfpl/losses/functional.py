@@ -17,15 +17,29 @@ EPS = 1e-5
 
 
 # --------------------------------------------------------------------------- input checks
-def check_score_and_label(cls_score: Tensor, label: Tensor) -> None:
-    """Raise a ``ValueError`` naming the tensor when scores or labels are malformed."""
+class NonFiniteScoreError(FloatingPointError, ValueError):
+    """The class scores reaching a loss hold NaN / Inf (the model diverged). Its
+    :attr:`loss_name` names the loss; :class:`~mmseg_hfpl.engine.HFPLRunner` turns it into
+    the :class:`~mmseg_hfpl.engine.NonFiniteLossError` of every diverged training (loss term,
+    iteration, learning rate)."""
+
+    def __init__(self, message: str, loss_name: str = '') -> None:
+        super().__init__(message)
+        self.loss_name = loss_name
+
+
+def check_score_and_label(cls_score: Tensor, label: Tensor, loss_name: str = '') -> None:
+    """Raise a ``ValueError`` naming the tensor when scores or labels are malformed
+    (:class:`NonFiniteScoreError` for NaN / Inf scores; ``loss_name``: the loss they reach)."""
     if cls_score.dim() != 4:
         raise ValueError(f'cls_score must be (B, C, h, w), got shape {tuple(cls_score.shape)}')
     if label.dim() != 2 or label.shape != cls_score.shape[:2]:
         raise ValueError(f'label must be (B, C) = {tuple(cls_score.shape[:2])} to match cls_score, '
                          f'got shape {tuple(label.shape)}')
     if not bool(torch.isfinite(cls_score).all()):
-        raise ValueError('cls_score contains non-finite values (NaN or Inf)')
+        of = f' of {loss_name}' if loss_name else ''
+        raise NonFiniteScoreError(f'cls_score{of} contains non-finite values (NaN or Inf)',
+                                  loss_name)
     if not bool(((label == 0) | (label == 1)).all()):
         raise ValueError('label must hold only 0 and 1 (multi-hot image-level labels)')
 

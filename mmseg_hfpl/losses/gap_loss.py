@@ -23,7 +23,7 @@ class GAPMultiLabelLoss(nn.Module):
 
     def forward(self, cls_score: Tensor, label: Tensor, **kwargs) -> Tensor:
         """Args: ``cls_score`` (B, C, h, w) class scores, ``label`` (B, C) multi-hot labels."""
-        check_score_and_label(cls_score, label)
+        check_score_and_label(cls_score, label, self.loss_name)
         return self.loss_weight * gap_bce_loss(cls_score, label)
 
     @property

@@ -52,7 +52,7 @@ class ImportanceSamplingLoss(nn.Module):
         Computed in fp32 outside autocast, as FSL: the posterior and the BCE of the sampled
         scores would otherwise run in half precision (and CUDA autocast refuses the BCE of
         probabilities of the multinomial form)."""
-        check_score_and_label(cls_score, label)
+        check_score_and_label(cls_score, label, self.loss_name)
         with torch.autocast(device_type=cls_score.device.type, enabled=False):
             return self.loss_weight * importance_sampling_loss(
                 cls_score.float(), label.float(), self.num_samples, self.posterior,

@@ -145,7 +145,7 @@ class SpatialBCELoss(nn.Module):
                 **kwargs) -> Tensor:
         """Args: ``cls_score`` (B, C, h, w) logits, ``label`` (B, C), ``fg_ratio`` (B, C),
         ``threshold_score`` (B, C, h', w') threshold head output (threshold phase only)."""
-        check_score_and_label(cls_score, label)
+        check_score_and_label(cls_score, label, self.loss_name)
         check_fg_ratio(fg_ratio, label)
         if not threshold_phase:
             return self.loss_weight * spatial_bce_network_loss(cls_score, label, fg_ratio)
@@ -176,7 +176,7 @@ class ForegroundRatioKLLoss(nn.Module):
         self._loss_name = loss_name
 
     def forward(self, cls_score: Tensor, label: Tensor, fg_ratio: Tensor, **kwargs) -> Tensor:
-        check_score_and_label(cls_score, label)
+        check_score_and_label(cls_score, label, self.loss_name)
         check_fg_ratio(fg_ratio, label)
         return self.loss_weight * foreground_ratio_kl(cls_score, label, fg_ratio)
 

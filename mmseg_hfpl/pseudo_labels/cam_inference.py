@@ -1,6 +1,5 @@
 """Multi-scale + flip CAM inference for a trained WSSS model, and the CAM files it writes."""
 import json
-import os
 import os.path as osp
 from typing import Optional, Sequence, Tuple
 
@@ -9,6 +8,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from ..fileio import atomic_path
 from .writer import write_npz
 
 
@@ -225,8 +225,5 @@ def labels_from_cams(cams: np.ndarray, classes: np.ndarray, bg_threshold: float,
 
 
 def write_manifest(out_dir: str, info: dict) -> None:
-    os.makedirs(out_dir, exist_ok=True)
-    tmp = osp.join(out_dir, f'.manifest.json.tmp{os.getpid()}')
-    with open(tmp, 'w') as f:
+    with atomic_path(osp.join(out_dir, 'manifest.json')) as tmp, open(tmp, 'w') as f:
         json.dump(info, f, indent=1)
-    os.replace(tmp, osp.join(out_dir, 'manifest.json'))

@@ -1,10 +1,11 @@
 """Safe writing of pseudo-label PNGs: atomic, never into ground truth, never clobbering."""
-import os
 import os.path as osp
 from typing import Iterable, Optional, Sequence
 
 import numpy as np
 from PIL import Image
+
+from ..fileio import atomic_path
 
 
 def palette_bytes(palette: Optional[Sequence[Sequence[int]]]) -> list:
@@ -17,20 +18,17 @@ def palette_bytes(palette: Optional[Sequence[Sequence[int]]]) -> list:
 def write_label_png(path: str, label: np.ndarray, palette=None) -> None:
     """Write an (H, W) uint8 label map as a palette PNG, atomically (temp file + rename), so an
     interrupted run never leaves a truncated file behind."""
-    os.makedirs(osp.dirname(path) or '.', exist_ok=True)
     png = Image.fromarray(np.asarray(label, np.uint8), mode='P')
     png.putpalette(palette_bytes(palette))
-    tmp = osp.join(osp.dirname(path), f'.{osp.basename(path)}.tmp{os.getpid()}')
-    png.save(tmp, format='PNG')
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        png.save(tmp, format='PNG')
 
 
 def write_npz(path: str, **arrays: np.ndarray) -> None:
-    """Write arrays as a compressed .npz, atomically (temp file + rename)."""
-    os.makedirs(osp.dirname(path) or '.', exist_ok=True)
-    tmp = f'{path}.tmp{os.getpid()}.npz'
-    np.savez_compressed(tmp, **arrays)
-    os.replace(tmp, path)
+    """Write arrays as a compressed .npz, atomically (temp file + rename; no temporary file
+    is left when the write fails)."""
+    with atomic_path(path, suffix='.npz') as tmp:  # numpy appends .npz to other names
+        np.savez_compressed(tmp, **arrays)
 
 
 def check_output_dirs(out_dirs: Iterable[str], protected_dirs: Iterable[str]) -> None:

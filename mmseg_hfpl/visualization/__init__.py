@@ -1,3 +1,3 @@
-from .cam_panel import cam_heatmap, colorize_labels, render_cam_panel, write_png
+from .cam_panel import cam_heatmap, colorize_labels, render_cam_panel, score_map, write_png
 
-__all__ = ['cam_heatmap', 'colorize_labels', 'render_cam_panel', 'write_png']
+__all__ = ['cam_heatmap', 'colorize_labels', 'render_cam_panel', 'score_map', 'write_png']

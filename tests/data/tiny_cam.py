@@ -12,5 +12,5 @@ test_dataloader = val_dataloader
 param_scheduler = [dict(type='PolyLR', eta_min=1e-4, power=0.9, begin=0, end=4, by_epoch=False)]
 train_cfg = dict(max_iters=4, val_interval=4)
 default_hooks = dict(
-    logger=dict(interval=1), checkpoint=dict(interval=2), visualization=dict(type='SegVisualizationHook'))
+    logger=dict(interval=1), checkpoint=dict(interval=2))
 custom_hooks = [dict(type='CAMVisualizationHook', num_images=2)]

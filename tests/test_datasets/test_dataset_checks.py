@@ -97,9 +97,12 @@ def test_truncated_image_is_skipped_with_a_warning_under_the_option(root):
         item = ds[3]  # mmengine draws another sample
     assert not item['data_samples'].img_path.endswith('train_0003.jpg')
     assert len(ds) == 16
-    test_ds = DATASETS.build(_cfg(root, truncated_images='skip', test_mode=True))
+    test_ds = DATASETS.build(_cfg(root, test_mode=True))
     with pytest.raises(DataFileError, match='train_0003.jpg'):  # never skipped when scoring
         test_ds[3]
+    # an evaluated set would score another image in place of a skipped one: refused
+    with pytest.raises(ValueError, match="truncated_images='skip' is for training sets only"):
+        DATASETS.build(_cfg(root, truncated_images='skip', test_mode=True))
     with pytest.raises(ValueError, match="'error' or 'skip'"):
         DATASETS.build(_cfg(root, truncated_images='ignore'))
 
@@ -108,10 +111,18 @@ def test_mask_of_another_size_fails_naming_the_file(root):
     path = root / 'SegmentationClass' / 'train_0002.png'
     _save_mask(path, np.zeros((32, 64), np.uint8))
     before = _digest(root)
+    # refused when the dataset is built (from the file headers), not at the end of a run
+    with pytest.raises(DataFileError, match=re.escape(str(path)) + r'.* is 32x64 .*image '
+                       + re.escape(repr(str(root / 'JPEGImages' / 'train_0002.jpg')))
+                       + ' is 64x64'):
+        DATASETS.build(_cfg(root))
+    assert _digest(root) == before
+    # the per-sample check still holds for a mask that changes after the build
+    _save_mask(path, np.zeros((64, 64), np.uint8))
     ds = DATASETS.build(_cfg(root))
+    _save_mask(path, np.zeros((32, 64), np.uint8))
     with pytest.raises(DataFileError, match=re.escape(str(path)) + r'.* is 32x64 .*image is 64x64'):
         ds[2]
-    assert _digest(root) == before
 
 
 def test_rgb_mask_fails_naming_the_file(root):
@@ -240,3 +251,33 @@ def test_readers_for_the_tools_refuse_what_the_pipeline_refuses(root):
     mask_path.write_bytes(mask_data[:len(mask_data) // 2])
     with pytest.raises(DataFileError, match=re.escape(str(mask_path)) + '.*cannot be read'):
         read_mask(str(mask_path), NUM_CLASSES)
+
+
+def _corrupt_middle(path):
+    """Overwrite 40 bytes in the middle of the entropy-coded data with marker-like bytes:
+    OpenCV still decodes the file (printing libjpeg's nameless "Corrupt JPEG data")."""
+    data = bytearray(path.read_bytes())
+    mid = len(data) // 2
+    data[mid:mid + 40] = bytes([0xFF, 0xD3] * 20)
+    path.write_bytes(bytes(data))
+
+
+def test_jpeg_corrupt_in_the_middle_fails_naming_the_file(root):
+    path = root / 'JPEGImages' / 'train_0005.jpg'
+    _corrupt_middle(path)
+    assert cv2.imread(str(path)) is not None  # decoded "fine" by OpenCV
+    assert truncated_image_reason(str(path)) == ''  # its end marker is there
+    before = _digest(root)
+    ds = DATASETS.build(_cfg(root))
+    with pytest.raises(DataFileError, match=re.escape(repr(str(path))) + ': JPEG data is corrupt'):
+        ds[5]
+    with pytest.raises(DataFileError, match=re.escape(repr(str(path))) + ': JPEG data is corrupt'):
+        read_image(str(path))  # the pseudo-label tools
+    skip = DATASETS.build(_cfg(root, truncated_images='skip'))
+    with pytest.warns(UserWarning, match=re.escape(str(path)) + '.*corrupt.*skipped'):
+        item = skip[5]
+    # the sample drawn instead keeps its own image and mask together
+    name = os.path.basename(item['data_samples'].img_path)[:-4]
+    assert name != 'train_0005'
+    assert item['data_samples'].seg_map_path.endswith(f'{name}.png')
+    assert _digest(root) == before

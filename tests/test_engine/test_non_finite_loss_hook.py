@@ -129,3 +129,31 @@ def test_training_at_lr_1e10_stops_naming_the_loss_without_checkpoint(synthetic_
     assert 1 <= int(m.group(2)) <= 6 and float(m.group(3)) > 1e9, line
     assert glob.glob(str(work / '**' / '*.pth'), recursive=True) == []
     assert not os.path.exists(work / 'last_checkpoint')
+
+
+@pytest.mark.parametrize('config', ['configs/cam/cam_r18_demo_synthetic.py',
+                                    'configs/hfpl/demo_synthetic.py'])
+def test_cam_configs_at_lr_1e10_stop_with_non_finite_loss_error(synthetic_root, tmp_path,
+                                                                config):
+    """The losses that refuse NaN / Inf class scores (GAP, ISL, FSL) end in the same
+    NonFiniteLossError as a NaN loss (term, iteration, learning rate), not a ValueError."""
+    work = tmp_path / 'work'
+    opts = [f'{k}.dataset.data_root={synthetic_root}' for k in LOADERS]
+    opts += [f'{k}.num_workers=0' for k in LOADERS] + [
+        f'{k}.persistent_workers=False' for k in LOADERS]
+    opts += ['train_dataloader.batch_size=4', 'optim_wrapper.optimizer.lr=1e10']
+    opts += short_training_options(6)
+    res = subprocess.run([sys.executable, 'tools/train.py', config, '--work-dir', str(work),
+                          '--cfg-options', *opts], cwd=ROOT, capture_output=True, text=True,
+                         timeout=600)
+    log = res.stdout + res.stderr
+    assert res.returncode != 0, log[-3000:]
+    lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
+    assert lines[-1].startswith(  # the error the run ends with
+        'mmseg_hfpl.engine.hooks.non_finite_loss_hook.NonFiniteLossError:'), log[-3000:]
+    m = re.search(r'non-finite loss: (.*) at iteration (\d+), learning rate '
+                  r'([0-9][0-9.e+-]*[0-9])', lines[-1])
+    assert m, lines[-1]
+    assert re.search(r'loss_(gap|isl|fsl)[^,]*=(nan|inf|-inf)\b', m.group(1)), lines[-1]
+    assert 1 <= int(m.group(2)) <= 6 and float(m.group(3)) > 1e9, lines[-1]
+    assert glob.glob(str(work / '**' / '*.pth'), recursive=True) == []

@@ -1,4 +1,6 @@
+import argparse
 import csv
+import glob
 import json
 import os
 import shutil
@@ -7,8 +9,11 @@ import sys
 
 import numpy as np
 import pytest
+from mmengine.config import Config, DictAction
+from mmseg.registry import MODELS
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+STUDIES = sorted(glob.glob(os.path.join(ROOT, 'configs', 'studies', '*.py')))
 
 
 @pytest.fixture(scope='module')
@@ -215,3 +220,33 @@ def test_rekey_gives_recorded_runs_the_current_keys_by_experiment_name(runner, t
         csv.writer(f).writerow(['D', 'd.py', 'new_a', '0', '1.0', '1.0', '1.0'])
     with pytest.raises(ValueError, match='maps to both'):
         runner.rekey(str(tmp_path), [dict(name='A', key='x'), dict(name='D', key='y')])
+
+
+@pytest.mark.parametrize('path', STUDIES, ids=[os.path.basename(p) for p in STUDIES])
+def test_every_study_experiment_resolves_and_builds_its_model(runner, path):
+    """What ``run_experiments.py`` does first for each experiment (its run key: base files merged,
+    ``cfg_options`` applied), then the model ``tools/train.py`` would build: a ``cfg_options``
+    key that a config no longer has fails here, not at the study's first run."""
+    study = Config.fromfile(path)
+    assert study.experiments
+    parser = argparse.ArgumentParser()
+    parser.add_argument('--o', nargs='+', action=DictAction)
+    built = set()
+    for exp in study.experiments:
+        key = runner.run_key(exp)
+        cfg = runner.resolved_config(exp)
+        for option in exp.get('cfg_options', []):  # in the resolved config as given
+            (name, value), = parser.parse_args(['--o', option]).o.items()
+            node = cfg
+            for part in name.split('.'):
+                node = node[int(part)] if isinstance(node, list) else node[part]
+            assert node == value, (exp['name'], option)
+        if key in built:
+            continue
+        built.add(key)
+        model = MODELS.build(cfg.model)
+        add_on = cfg.model.decode_head.get('add_on') or {}
+        if 'isl' in add_on:  # the sweeps' lambda (eq. 16) reaches the head
+            assert model.decode_head.add_on.lam == pytest.approx(
+                add_on['isl'].get('lam', 0.2)), exp['name']
+        del model

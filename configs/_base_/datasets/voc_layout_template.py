@@ -14,6 +14,9 @@ train_pipeline = [
     dict(type='RandomCrop', crop_size=crop_size),
     dict(type='RandomFlip', prob=0.5),
     dict(type='PhotoMetricDistortion'),
+    # crops of images smaller than crop_size are padded to it with the mean colour (BGR; 0 after
+    # normalisation, as the data preprocessor pads), so a batch stacks with any model base
+    dict(type='Pad', size=crop_size, pad_val=dict(img=(103.53, 116.28, 123.675), seg=255)),
     dict(type='PackWSSSInputs'),
 ]
 test_pipeline = [

@@ -25,7 +25,6 @@ default_hooks = dict(
     logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=True),
     param_scheduler=dict(type='ParamSchedulerHook'),
     checkpoint=dict(type='CheckpointHook', by_epoch=True, interval=1, max_keep_ckpts=2),
-    sampler_seed=dict(type='DistSamplerSeedHook'),
-    visualization=dict(type='SegVisualizationHook'))
+    sampler_seed=dict(type='DistSamplerSeedHook'))
 custom_hooks = [dict(type='CAMVisualizationHook', num_images=8)]
 # (set log_processor = dict(by_epoch=True) in the config: default_runtime.py owns that key)

@@ -91,11 +91,17 @@ class NonFiniteLossHook(Hook):
 
     @staticmethod
     def _stop(runner: Runner, what: str) -> None:
-        lrs = ', '.join(f'{lr:.6g}' for lr in _learning_rates(runner))
-        message = (f'{what} at iteration {runner.iter + 1}, learning rate {lrs}. Training '
-                   'stopped before any checkpoint of this state was written. Try a lower '
-                   'learning rate (or a warm-up), gradient clipping (optim_wrapper.clip_grad), '
-                   'or check the inputs of this batch.')
-        print_log(message, logger='current', level=logging.ERROR)  # also in the log file
-        raise NonFiniteLossError(message)
+        raise non_finite_loss_error(runner, what)
+
+
+def non_finite_loss_error(runner: Runner, what: str) -> NonFiniteLossError:
+    """The :class:`NonFiniteLossError` of every diverged training: ``what`` went non-finite
+    at the runner's current iteration, with the learning rate(s); also logged."""
+    lrs = ', '.join(f'{lr:.6g}' for lr in _learning_rates(runner))
+    message = (f'{what} at iteration {runner.iter + 1}, learning rate {lrs}. Training '
+               'stopped before any checkpoint of this state was written. Try a lower '
+               'learning rate (or a warm-up), gradient clipping (optim_wrapper.clip_grad), '
+               'or check the inputs of this batch.')
+    print_log(message, logger='current', level=logging.ERROR)  # also in the log file
+    return NonFiniteLossError(message)
 
