@@ -1,10 +1,12 @@
-"""README.md's "From CAMs to a segmentor" block runs as written on the embedded data.
+"""The pipeline block of docs/en/pipeline.md runs as written on the embedded data; the result
+tables of the docs are the committed runner outputs; every image the docs show is committed.
 
-The commands are read from README.md itself (between the ``pipeline-commands`` markers) and run
+The commands are read from the page itself (between the ``pipeline-commands`` markers) and run
 in a fresh working directory holding the repository's ``configs/``, ``tools/`` and ``.venv``,
 so every relative path means what it means in a shell there. Only the iteration caps (4
 training iterations instead of 1,500) and, with them, the checkpoint names are substituted.
 """
+import glob
 import json
 import os
 import os.path as osp
@@ -24,13 +26,21 @@ CAPS = [f'train_cfg.max_iters={ITERS}', f'train_cfg.val_interval={ITERS}',
         'default_hooks.logger.interval=1']
 
 
-def readme_block(marker: str):
-    """The shell commands of the README block between ``<!-- marker:start/end -->``, with line
-    continuations joined and comments dropped."""
-    text = open(osp.join(ROOT, 'README.md')).read()
+def doc_files():
+    """README.md, every page under docs/ and every config folder's README.md
+    (repository-relative paths)."""
+    pages = (glob.glob(osp.join(ROOT, 'docs', '**', '*.md'), recursive=True) +
+             glob.glob(osp.join(ROOT, 'configs', '*', 'README.md')))
+    return ['README.md'] + sorted(osp.relpath(p, ROOT) for p in pages)
+
+
+def readme_block(marker: str, doc: str = 'README.md'):
+    """The shell commands of the block of ``doc`` between ``<!-- marker:start/end -->``, with
+    line continuations joined and comments dropped."""
+    text = open(osp.join(ROOT, doc)).read()
     block = re.search(rf'<!-- {marker}:start -->\s*```bash\n(.*?)```\s*<!-- {marker}:end -->',
                       text, re.S)
-    assert block, f'README.md has no {marker} block'
+    assert block, f'{doc} has no {marker} block'
     joined = block.group(1).replace('\\\n', ' ')
     return [ln.strip() for ln in joined.splitlines() if ln.strip() and not ln.startswith('#')]
 
@@ -49,7 +59,7 @@ def with_caps(command: str):
 
 
 def test_readme_pipeline_block_runs_as_written(tmp_path):
-    commands = readme_block('pipeline-commands')
+    commands = readme_block('pipeline-commands', 'docs/en/pipeline.md')
     assert len(commands) == 9 and all(c.startswith('.venv/bin/python tools/') for c in commands)
     for name in ('configs', 'tools'):
         os.symlink(osp.join(ROOT, name), tmp_path / name)
@@ -86,17 +96,21 @@ def test_readme_pipeline_block_runs_as_written(tmp_path):
 
 
 def test_readme_results_are_the_committed_runner_outputs(tmp_path):
-    """Every ``<!-- results: PATH -->`` block of README.md is, character for character, the
-    committed file the runner wrote (``tools/paste_results.py`` pastes them)."""
+    """Every ``<!-- results: PATH -->`` block of README.md and of the docs pages (the studies
+    page holds most) is, character for character, the committed file the runner wrote
+    (``tools/paste_results.py`` pastes them)."""
     import importlib.util
     spec = importlib.util.spec_from_file_location('paste', osp.join(ROOT, 'tools',
                                                                     'paste_results.py'))
     paste = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(paste)
-    blocks = paste.result_blocks(open(osp.join(ROOT, 'README.md')).read())
-    assert blocks
-    for path, body in blocks:
-        assert body == open(osp.join(ROOT, path)).read(), path
+    assert sorted(osp.relpath(p, ROOT) for p in paste.doc_files()) == sorted(
+        d for d in doc_files() if not d.startswith('docs/results/'))
+    blocks = {doc: paste.result_blocks(open(osp.join(ROOT, doc)).read()) for doc in doc_files()}
+    assert len(blocks['docs/en/studies.md']) >= 5 and blocks['README.md']
+    for doc, doc_blocks in blocks.items():
+        for path, body in doc_blocks:
+            assert body == open(osp.join(ROOT, path)).read(), f'{doc}: {path}'
     # the tool replaces a stale block and refuses a missing file
     (tmp_path / 'r.md').write_text('| a | 1 |\n')
     text = 'x\n<!-- results: r.md -->\n| a | 0 |\n<!-- end results -->\ny\n'
@@ -106,10 +120,14 @@ def test_readme_results_are_the_committed_runner_outputs(tmp_path):
 
 
 def test_readme_images_are_committed_files():
-    """Every image README.md shows (``![...](PATH)``) is a file of the repository, e.g. a plot
-    the study runner wrote under ``docs/results/``."""
-    text = open(osp.join(ROOT, 'README.md')).read()
-    paths = re.findall(r'!\[[^\]]*\]\(([^)\s]+)\)', text)
-    assert paths
-    missing = [p for p in paths if not osp.isfile(osp.join(ROOT, p))]
-    assert not missing, f'README.md shows images that are not in the repository: {missing}'
+    """Every image README.md and the docs show (``![...](PATH)``, relative to the page) is a
+    file of the repository, e.g. a plot the study runner wrote under ``docs/results/``."""
+    shown, missing = 0, []
+    for doc in doc_files():
+        text = open(osp.join(ROOT, doc)).read()
+        for path in re.findall(r'!\[[^\]]*\]\(([^)\s]+)\)', text):
+            shown += 1
+            if not osp.isfile(osp.join(ROOT, osp.dirname(doc), path)):
+                missing.append(f'{doc}: {path}')
+    assert shown >= 5
+    assert not missing, f'the docs show images that are not in the repository: {missing}'

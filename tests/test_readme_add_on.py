@@ -1,6 +1,6 @@
-"""README.md's "Adding the add-on to your own method" runs as written: the head module and the
-config are written from the README's blocks, the README's command trains them, and the losses
-of the head are eq. 16 + FSL computed directly. Also the add-on snippet of "Usage"."""
+"""docs/en/add_on.md runs as written: the head module and the config are written from the page's
+blocks, the page's command trains them, and the losses of the head are eq. 16 + FSL computed
+directly. Also the add-on snippet of README.md's quick start (the same as the page's)."""
 import importlib
 import os
 import os.path as osp
@@ -20,17 +20,22 @@ from mmseg_hfpl.losses.functional import gap_bce_loss, importance_sampling_loss
 from .test_readme import ROOT, readme_block, with_caps
 
 
-def readme_python(marker: str) -> str:
-    text = open(osp.join(ROOT, 'README.md')).read()
+ADD_ON_PAGE = 'docs/en/add_on.md'
+
+
+def readme_python(marker: str, doc: str = ADD_ON_PAGE) -> str:
+    text = open(osp.join(ROOT, doc)).read()
     block = re.search(rf'<!-- {marker}:start -->\s*```python\n(.*?)```\s*<!-- {marker}:end -->',
                       text, re.S)
-    assert block, f'README.md has no {marker} block'
+    assert block, f'{doc} has no {marker} block'
     return block.group(1)
 
 
 def test_the_add_on_snippet_builds_the_add_on_on_a_cam_head():
+    snippet = readme_python('add-on-snippet', 'README.md')
+    assert snippet == readme_python('add-on-snippet')  # the quick start shows the page's snippet
     scope = {}
-    exec(readme_python('add-on-snippet'), scope)
+    exec(snippet, scope)
     cfg = Config.fromfile(osp.join(ROOT, 'configs/cam/cam_r18_demo_synthetic.py'))
     cfg.merge_from_dict(dict(model=scope['model']))
     head = MODELS.build(cfg.model.decode_head)
@@ -48,7 +53,7 @@ def test_own_method_example_trains_and_is_eq16_plus_fsl(synthetic_root, tmp_path
     config = tmp_path / 'configs' / 'my_method' / 'my_cam_synthetic.py'
     os.makedirs(config.parent)
     config.write_text(readme_python('own-method-config'))
-    (command, ) = readme_block('own-method-commands')
+    (command, ) = readme_block('own-method-commands', ADD_ON_PAGE)
     args = with_caps(command)
     env = dict(os.environ)
     while re.fullmatch(r'[A-Z_]+=.*', args[0]):  # leading VAR=value assignments

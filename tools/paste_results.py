@@ -1,11 +1,13 @@
-"""Paste committed runner outputs into README.md, so that no number there is typed by hand.
+"""Paste committed runner outputs into the docs, so that no number there is typed by hand.
 
-    python tools/paste_results.py [README.md]
+    python tools/paste_results.py [FILE.md ...]   # default: README.md, docs/en/*.md, configs/*/README.md
 
-Every README block ``<!-- results: PATH -->`` ... ``<!-- end results -->`` is replaced by the
-current text of ``PATH`` (a ``results.md`` / ``pseudo_labels.md`` written by
-``tools/run_experiments.py``); ``tests/test_readme.py`` checks that each block equals its file.
+Every block ``<!-- results: PATH -->`` ... ``<!-- end results -->`` is replaced by the current
+text of ``PATH`` (relative to the repository root; a ``results.md`` / ``pseudo_labels.md`` written
+by ``tools/run_experiments.py``). Most results live in ``docs/en/studies.md``;
+``tests/test_readme.py`` checks that each block equals its file.
 """
+import glob
 import os.path as osp
 import re
 import sys
@@ -15,8 +17,16 @@ BLOCK = re.compile(r'(<!-- results: (?P<path>\S+) -->\n)(?P<body>.*?)(<!-- end r
                    re.S)
 
 
+def doc_files() -> list:
+    """README.md, the pages of ``docs/en/`` and the config folders' READMEs: the files that may
+    hold result blocks."""
+    return ([osp.join(ROOT, 'README.md')] +
+            sorted(glob.glob(osp.join(ROOT, 'docs', 'en', '*.md'))) +
+            sorted(glob.glob(osp.join(ROOT, 'configs', '*', 'README.md'))))
+
+
 def result_blocks(text: str) -> list:
-    """``[(path, body)]`` of the README's result blocks."""
+    """``[(path, body)]`` of the text's result blocks."""
     return [(m.group('path'), m.group('body')) for m in BLOCK.finditer(text)]
 
 
@@ -24,7 +34,7 @@ def paste(text: str, root: str = ROOT) -> str:
     def fill(m):
         path = osp.join(root, m.group('path'))
         if not osp.isfile(path):
-            raise FileNotFoundError(f'README result block names {m.group("path")!r}, which does '
+            raise FileNotFoundError(f'result block names {m.group("path")!r}, which does '
                                     'not exist (run the study first)')
         with open(path) as f:
             return m.group(1) + f.read() + m.group(4)
@@ -32,13 +42,14 @@ def paste(text: str, root: str = ROOT) -> str:
 
 
 def main():
-    readme = sys.argv[1] if len(sys.argv) > 1 else osp.join(ROOT, 'README.md')
-    with open(readme) as f:
-        text = f.read()
-    new = paste(text, osp.dirname(osp.abspath(readme)))
-    with open(readme, 'w') as f:
-        f.write(new)
-    print(f'{readme}: {len(result_blocks(new))} result blocks pasted')
+    for doc in sys.argv[1:] or doc_files():
+        with open(doc) as f:
+            text = f.read()
+        new = paste(text)
+        if new != text:
+            with open(doc, 'w') as f:
+                f.write(new)
+        print(f'{doc}: {len(result_blocks(new))} result blocks pasted')
 
 
 if __name__ == '__main__':

@@ -202,7 +202,7 @@ class WSSSVOCDataset(BaseSegDataset):
         return path
 
     def load_data_list(self) -> List[dict]:
-        layout = ('see README.md, "SEAM + ISL/FSL on VOC and COCO" (Data) for the layout; the '
+        layout = ('see docs/en/dataset_prepare.md for the layout; the '
                   'embedded dataset: tools/make_synthetic_dataset.py')
         if self.data_root and not osp.isdir(self.data_root):
             raise FileNotFoundError(f'data_root {self.data_root!r} does not exist ({layout})')

@@ -190,12 +190,12 @@ def test_missing_image_is_named(coco_root, tmp_path):
 
 
 def test_readme_command_runs_as_written(tmp_path):
-    """README.md's conversion command (the coco-convert block), in a working directory whose
-    data/coco is the tiny COCO root."""
+    """docs/en/dataset_prepare.md's conversion command (the coco-convert block), in a working
+    directory whose data/coco is the tiny COCO root."""
     import shlex
     import subprocess
     from ..test_readme import readme_block
-    (command, ) = readme_block('coco-convert')
+    (command, ) = readme_block('coco-convert', 'docs/en/dataset_prepare.md')
     make_coco_root(tmp_path / 'data' / 'coco')
     os.symlink(osp.join(ROOT, 'tools'), tmp_path / 'tools')
     os.symlink(sys.prefix, tmp_path / '.venv')

@@ -178,10 +178,11 @@ def test_converter_refuses_to_write_into_its_sources_or_a_full_directory(tmp_pat
 
 
 def test_readme_data_preparation_commands_run_as_written(tmp_path):
-    """README's VOC data block, in a working directory holding ``configs/``, ``tools/``,
+    """docs/en/dataset_prepare.md's VOC data block, in a working directory holding
+    ``configs/``, ``tools/``,
     ``.venv`` and the two archives unpacked under ``data/raw``; only the expected counts of
     the check are those of the tiny tree."""
-    commands = readme_block('voc-prepare')
+    commands = readme_block('voc-prepare', 'docs/en/dataset_prepare.md')
     assert [c.split()[1] for c in commands] == ['tools/dataset_converters/voc_aug.py',
                                                  'tools/check_dataset.py']
     for name in ('configs', 'tools'):

@@ -210,10 +210,10 @@ def test_the_downloaded_wheelhouse_is_complete():
 
 
 def test_readme_gpu_commands_name_existing_scripts_and_the_dry_run_works():
-    text = open(osp.join(ROOT, 'README.md')).read()
+    text = open(osp.join(ROOT, 'docs', 'en', 'installation.md')).read()
     block = re.search(r'<!-- gpu-bootstrap:start -->\s*```bash\n(.*?)```\s*'
                       r'<!-- gpu-bootstrap:end -->', text, re.S)
-    assert block, 'README.md has no gpu-bootstrap block'
+    assert block, 'docs/en/installation.md has no gpu-bootstrap block'
     commands = [ln.split('#')[0].strip() for ln in block.group(1).splitlines()
                 if ln.split('#')[0].strip()]
     assert commands == ['bash tools/gpu_bootstrap.sh --download', 'bash tools/gpu_bootstrap.sh']

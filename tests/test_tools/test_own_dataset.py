@@ -1,6 +1,8 @@
-"""README.md's "Your own dataset" block runs as written on a VOC-layout dataset made here.
+"""docs/en/dataset_prepare.md's "Your own dataset" block runs as written on a VOC-layout
+dataset made here.
 
-The block is read from README.md (between the ``own-dataset`` markers) and run by bash in a
+The block is read from docs/en/dataset_prepare.md (between the ``own-dataset`` markers) and run
+by bash in a
 fresh working directory holding the repository's configs (the block adds its own config
 folder there), ``tools/`` and ``.venv``; only the iteration caps are added (and the checkpoint
 name changed to match), as tests/test_readme.py does for the pipeline block.
@@ -23,10 +25,10 @@ CAPS = (f'train_cfg.max_iters={ITERS} train_cfg.val_interval={ITERS} '
 
 
 def readme_script(marker):
-    text = open(osp.join(ROOT, 'README.md')).read()
+    text = open(osp.join(ROOT, 'docs', 'en', 'dataset_prepare.md')).read()
     block = re.search(rf'<!-- {marker}:start -->\s*```bash\n(.*?)```\s*<!-- {marker}:end -->',
                       text, re.S)
-    assert block, f'README.md has no {marker} block'
+    assert block, f'docs/en/dataset_prepare.md has no {marker} block'
     lines = block.group(1).replace('\\\n', ' ').replace('iter_1500.pth', f'iter_{ITERS}.pth')
     return '\n'.join(ln + f' --cfg-options {CAPS}' if 'tools/train.py' in ln else ln
                      for ln in lines.splitlines())

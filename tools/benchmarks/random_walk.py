@@ -67,6 +67,8 @@ def worker(form, h, w, radius, beta, logt, repeats):
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument('--repeats', type=int, default=3)
+    parser.add_argument('--cases', nargs='+', choices=[c[0] for c in CASES],
+                        default=[c[0] for c in CASES], help='which grids (default: all)')
     parser.add_argument('--worker', nargs=7, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -82,6 +84,8 @@ def main():
           f'{"sparse MB":>10} {"mem ratio":>9} | {"max diff":>8}')
     print('-' * 88)
     for name, h, w, r, beta, logt in CASES:
+        if name not in args.cases:
+            continue
         res, outs = {}, {}
         for form in ('dense', 'sparse'):
             with tempfile.NamedTemporaryFile(suffix='.pt', delete=False) as f:

@@ -139,7 +139,7 @@ class ResNet38d(BaseModule):
             raise FileNotFoundError(
                 f'ResNet-38 weights {path!r} (model.backbone.init_cfg.checkpoint) not found: the '
                 'ImageNet weights come from the MXNet file of Wu et al. through '
-                'tools/convert_resnet38_mxnet.py (README.md, "SEAM + ISL/FSL on VOC and COCO"); '
+                'tools/convert_resnet38_mxnet.py (docs/en/dataset_prepare.md, "ImageNet weights"); '
                 "MCTformer's AffinityNet starts from psa's res38_cls.pth as downloaded "
                 '(configs/affinity/affinitynet_r38_voc12aug-mctformer.py); or set '
                 'model.backbone.init_cfg=None')

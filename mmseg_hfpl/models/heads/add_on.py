@@ -115,7 +115,7 @@ class AddOnMixin:
             raise TypeError(f'{cls.__name__}: {old} are no longer head keys; the add-on is '
                             "add_on=dict(isl=dict(lam=<loss_isl's loss_weight>, num_samples, "
                             "posterior), fsl=dict(weight=<loss_fsl's loss_weight>, mu, sigma, "
-                            'gating, ...)) (README: Usage)')
+                            'gating, ...)) (docs/en/add_on.md)')
 
     def init_add_on(self, add_on: Optional[dict]) -> None:
         if add_on is not None and not isinstance(add_on, dict):
