@@ -232,8 +232,16 @@ def test_every_study_experiment_resolves_and_builds_its_model(runner, path):
     parser = argparse.ArgumentParser()
     parser.add_argument('--o', nargs='+', action=DictAction)
     built = set()
+    # a study with committed results keeps its keys: a change of the configs' text would
+    # otherwise retrain every recorded run (``--rekey`` is for changes that train the same)
+    recorded = runner.read_csv(os.path.join(ROOT, study.get('results_dir') or 'none',
+                                            'results.csv'))
+    recorded = {(row['experiment'], row['key']) for row in recorded}
     for exp in study.experiments:
         key = runner.run_key(exp)
+        if recorded:
+            assert (exp['name'], key) in recorded, (
+                f"{exp['name']}: run key {key} is not in the committed results of {path}")
         cfg = runner.resolved_config(exp)
         for option in exp.get('cfg_options', []):  # in the resolved config as given
             (name, value), = parser.parse_args(['--o', option]).o.items()
