@@ -357,10 +357,17 @@ def test_install_commands_pin_what_the_constraints_pin(page, line, args):
 MAKES = commands_of('make')
 
 
+def make_dry_run(target: str) -> subprocess.CompletedProcess:
+    """The commands ``make TARGET`` would run, also when the tests themselves run under
+    ``make test`` (a nested make would print its 'Entering directory' lines)."""
+    env = {k: v for k, v in os.environ.items() if k not in ('MAKEFLAGS', 'MAKELEVEL', 'MFLAGS')}
+    return subprocess.run(['make', '-n', '-B', '--no-print-directory', target], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60, env=env)
+
+
 @pytest.mark.parametrize('page,line,args', MAKES, ids=ids(MAKES))
 def test_make_targets_expand_to_tested_commands(page, line, args):
-    res = subprocess.run(['make', '-n', '-B', args[1]], cwd=ROOT, capture_output=True,
-                         text=True, timeout=60)
+    res = make_dry_run(args[1])
     assert res.returncode == 0, res.stderr
     for command in res.stdout.splitlines():
         cmd = shlex.split(command)
@@ -376,8 +383,7 @@ def test_make_targets_expand_to_tested_commands(page, line, args):
 
 def test_synthetic_trainings_include_the_make_targets():
     """`make demo-baseline`'s training runs in test_trainings_on_the_embedded_data_run."""
-    res = subprocess.run(['make', '-n', '-B', 'demo-baseline'], cwd=ROOT, capture_output=True,
-                         text=True, timeout=60)
+    res = make_dry_run('demo-baseline')
     trains = [tuple(shlex.split(c)) for c in res.stdout.splitlines() if 'tools/train.py' in c]
     assert trains and all(t in SYNTHETIC_TRAININGS for t in trains), trains
 
