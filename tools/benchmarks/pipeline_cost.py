@@ -388,8 +388,8 @@ class Bench:
         if 'test' in stages:
             self.add_inference('test', *self.stage3_test())
 
-        for stage, title in (('cam', 'SEAM CAM'), ('aff', 'AffinityNet'), ('irn', 'IRN'),
-                             ('seg', 'stage 3 DeepLab-LargeFOV')):
+        for stage, title in (('cam', 'SEAM CAM training'), ('aff', 'AffinityNet training'),
+                             ('irn', 'IRN training'), ('seg', 'stage-3 LargeFOV training')):
             if f'train_{stage}' in stages:
                 self.train(stage, title)
 
