@@ -42,6 +42,8 @@ BENCHMARK_CAPS = {
     'random_walk.py': ['--repeats', '1', '--cases', 'PSA 56x56'],
     'addon_overhead.py': ['--configs', 'mctformer', '--batch', '1', '--warmup', '0',
                           '--steps', '1'],
+    'pipeline_cost.py': ['--size', '64', '--r38-width', '8', '--batch', '1', '--repeat', '1',
+                         '--warmup', '0', '--stages', 'cam', 'crf', 'aff', 'train_aff'],
 }
 CONFIG_TOOLS = ('train.py', 'test.py', 'make_pseudo_labels.py', 'refine_pseudo_labels.py')
 

@@ -121,16 +121,16 @@ def test_schedule_iters_and_narrowing_from_the_configs():
     assert pipeline_cost.schedule_iters(cam, 10582) == 8 * 1322  # drop_last
     assert pipeline_cost.schedule_iters(cam, 17) == 8 * 2
     cfg, model_cfg, width, crop = pipeline_cost.load_config(
-        'configs/affinity/affinitynet_r38_voc12aug.py', 16, 0.5, 'cpu')
+        'configs/affinity/affinitynet_r38_voc12aug.py', 16, 0.5)
     assert width == 'R38 16/64' and crop == (224, 224)
     assert model_cfg['backbone']['base_channels'] == 16
     assert tuple(model_cfg['in_channels']) == (128, 256, 1024)
     assert model_cfg['backbone']['init_cfg'] is None
-    _, seam, _, _ = pipeline_cost.load_config('configs/seam/seam_r38_voc.py', 16, 1.0, 'cpu')
+    _, seam, _, _ = pipeline_cost.load_config('configs/seam/seam_r38_voc.py', 16, 1.0)
     assert tuple(seam['decode_head']['in_channels']) == (128, 256, 1024)
     assert seam['decode_head']['channels'] == 1024
     _, seg, width, crop = pipeline_cost.load_config(
-        'configs/stage3/deeplabv1-largefov_r38_voc12aug-pseudo.py', 64, 1.0, 'cpu')
+        'configs/stage3/deeplabv1-largefov_r38_voc12aug-pseudo.py', 64, 1.0)
     assert width == 'R38 full' and crop == (448, 448)
     assert seg['decode_head']['in_channels'] == 4096
     assert seg['backbone']['norm_cfg']['type'] == 'BN'  # SyncBN: one process

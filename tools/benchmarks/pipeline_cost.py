@@ -58,7 +58,8 @@ from machine import machine_line
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIGS = dict(  # stage -> (VOC config, its COCO twin or None)
     cam=('configs/seam/seam_r38_voc.py', 'configs/seam/seam_r38_coco.py'),
-    aff=('configs/affinity/affinitynet_r38_voc12aug.py', 'configs/affinity/affinitynet_r38_coco.py'),
+    aff=('configs/affinity/affinitynet_r38_voc12aug.py',
+         'configs/affinity/affinitynet_r38_coco.py'),
     irn=('configs/irn/irn_r50_voc12aug.py', None),
     seg=('configs/stage3/deeplabv1-largefov_r38_voc12aug-pseudo.py',
          'configs/stage3/deeplabv1-largefov_r38_coco-pseudo.py'),
@@ -162,7 +163,7 @@ def scaled(size, ratio: float, multiple: int = 8) -> tuple:
     return tuple(max(multiple, int(round(s * ratio / multiple)) * multiple) for s in size)
 
 
-def load_config(path: str, width: int, ratio: float, device: str):
+def load_config(path: str, width: int, ratio: float):
     """(cfg, model cfg, width text, crop) of a config: no pretrained weights, SyncBN as BN
     (one process), ResNet-38 narrowed, crop scaled by ``ratio``."""
     from mmengine.config import Config
@@ -225,7 +226,7 @@ def smooth_image(h: int, w: int, seed: int) -> np.ndarray:
     return img
 
 
-def label_map(h: int, w: int, classes, seed: int) -> torch.Tensor:
+def label_map(h: int, w: int, classes) -> torch.Tensor:
     """(1, h, w) long label map: background with two class rectangles and an ignored band."""
     label = torch.zeros(1, h, w, dtype=torch.long)
     label[:, h // 5:h // 2, w // 6:w // 2] = classes[0]
@@ -246,7 +247,7 @@ def seg_batch(crop, batch: int, classes, seed: int) -> dict:
         inputs.append(torch.from_numpy(img).permute(2, 0, 1).contiguous())
         sample = SegDataSample(metainfo=dict(img_shape=(h, w), ori_shape=(h, w),
                                              pad_shape=(h, w), flip=False))
-        sample.gt_sem_seg = PixelData(data=label_map(h, w, classes, seed + i))
+        sample.gt_sem_seg = PixelData(data=label_map(h, w, classes))
         samples.append(sample)
     return dict(inputs=inputs, data_samples=samples)
 
@@ -266,7 +267,7 @@ class Bench:
         self.mask_path = osp.join(tmp, 'mask.png')
         import cv2
         cv2.imwrite(self.image_path, smooth_image(self.h, self.w, 0))
-        cv2.imwrite(self.mask_path, label_map(self.h, self.w, LABELS, 0)[0].numpy().astype(
+        cv2.imwrite(self.mask_path, label_map(self.h, self.w, LABELS)[0].numpy().astype(
             np.uint8))
         self.img_label = np.zeros(20, np.float32)
         self.img_label[[c - 1 for c in LABELS]] = 1
@@ -278,8 +279,8 @@ class Bench:
         return measure(fn, self.device, self.args.repeat, self.args.warmup)
 
     def add_inference(self, stage: str, name: str, model: str, res: dict) -> None:
-        res = dict(stage=stage, name=name, model=model, per_image_s=res['time'], rss_mb=res['rss_mb'],
-                   cuda_mb=res['cuda_mb'])
+        res = dict(stage=stage, name=name, model=model, per_image_s=res['time'],
+                   rss_mb=res['rss_mb'], cuda_mb=res['cuda_mb'])
         res['hours'] = {d: n * res['per_image_s'] / self.args.workers / 3600.0
                         for d, n in DATASETS}
         self.inference.append(res)
@@ -288,7 +289,7 @@ class Bench:
     def train(self, stage: str, name: str) -> None:
         """One training iteration of ``stage`` at its config's crop (batch ``--batch``)."""
         cfg, model_cfg, width, crop = load_config(CONFIGS[stage][0], self.args.r38_width,
-                                                  self.ratio, self.device)
+                                                  self.ratio)
         total = config_batch(cfg)
         batch = min(self.args.batch or total, total)
         log(f'{name}: building {width}, one iteration of batch {batch} at {crop}')
@@ -308,8 +309,9 @@ class Bench:
             iters['coco'] = schedule_iters(Config.fromfile(osp.join(ROOT, coco)),
                                            TRAIN_IMAGES['coco'])
         iter_s = per_image * total
-        row = dict(stage=f'train_{stage}', name=name, model=width, crop=list(crop), batch=batch, config_batch=total,
-                   measured_iter_s=res['time'], per_image_s=per_image, iter_s=iter_s,
+        row = dict(stage=f'train_{stage}', name=name, model=width, crop=list(crop),
+                   batch=batch, config_batch=total, measured_iter_s=res['time'],
+                   per_image_s=per_image, iter_s=iter_s,
                    rss_mb=res['rss_mb'], cuda_mb=res['cuda_mb'], iters=iters,
                    hours={k: n * iter_s / self.args.workers / 3600.0 for k, n in iters.items()})
         self.training.append(row)
@@ -330,7 +332,7 @@ class Bench:
 
         # CAM inference (make_pseudo_labels.py: PseudoLabelGenerator._infer_cams)
         cfg, model_cfg, width, _ = load_config(CONFIGS['cam'][0], self.args.r38_width,
-                                               self.ratio, self.device)
+                                               self.ratio)
         plcfg = dict(cfg.get('pseudo_label_cfg') or {})
         scales, flip = tuple(plcfg.get('scales', (0.5, 1.0, 1.5, 2.0))), plcfg.get('flip', True)
         norm = plcfg.get('cam_norm', 'max')
@@ -338,25 +340,27 @@ class Bench:
                                    normalisation=norm, crf_alphas=plcfg.get('crf_alphas', ()),
                                    affinity_labels=plcfg.get('affinity_labels', False),
                                    overwrite=True)
-        log(f'CAM inference: building {width}, scales {scales}, flip {flip}')
-        model = build_model(model_cfg, self.device).eval()
-
-        def infer():
-            image = read_image(self.image_path)
-            cams, classes, thresholds = multi_scale_cams(model, image, self.img_label, scales,
-                                                         flip, norm, with_thresholds=True)
-            save_cams(cam_path, cams, classes, thresholds)
-
         os.makedirs(osp.dirname(cam_path), exist_ok=True)
-        with torch.no_grad():
-            if 'cam' in stages:
-                passes = len(scales) * (2 if flip else 1)
-                self.add_inference('cam', f'CAM, {len(scales)} scales' + (' + flip' if flip else '')
-                                   + f' ({passes} passes)', width, self.time(infer))
-            else:
-                infer()  # the CAMs the next stages read
-        del model
-        gc.collect()
+        if {'cam', 'crf', 'aff', 'irn'} & set(stages):  # the next three read the CAMs
+            log(f'CAM inference: building {width}, scales {scales}, flip {flip}')
+            model = build_model(model_cfg, self.device).eval()
+
+            def infer():
+                image = read_image(self.image_path)
+                cams, classes, thresholds = multi_scale_cams(
+                    model, image, self.img_label, scales, flip, norm, with_thresholds=True)
+                save_cams(cam_path, cams, classes, thresholds)
+
+            with torch.no_grad():
+                if 'cam' in stages:
+                    passes = len(scales) * (2 if flip else 1)
+                    name = f'CAM, {len(scales)} scales' + (' + flip' if flip else '')
+                    self.add_inference('cam', f'{name} ({passes} passes)', width,
+                                       self.time(infer))
+                else:
+                    infer()
+            del model
+            gc.collect()
 
         if 'crf' in stages:  # make_pseudo_labels.py's label stage for one image
             task = (self.item, gen.label_cfg())
@@ -368,7 +372,7 @@ class Bench:
             if stage not in stages:
                 continue
             _, model_cfg, width, _ = load_config(CONFIGS[stage][0], self.args.r38_width,
-                                                 self.ratio, self.device)
+                                                 self.ratio)
             log(f'{title}: building {width}')
             model = build_model(model_cfg, self.device).eval()
             walk = WALKS[stage]
@@ -399,7 +403,7 @@ class Bench:
         from mmengine.dataset import Compose, pseudo_collate
         from mmseg.registry import MODELS
         cfg, model_cfg, width, _ = load_config(CONFIGS['seg'][0], self.args.r38_width,
-                                               self.ratio, self.device)
+                                               self.ratio)
         log(f'stage-3 test: building {width}')
         seg = build_model(model_cfg, self.device)
         tta = MODELS.build(dict(copy.deepcopy(cfg.tta_model), module=seg))
@@ -466,16 +470,18 @@ def print_tables(bench: Bench, args) -> None:
     cuda = args.device == 'cuda'
     mem_head = f'{"RSS MB":>8}' + (f' {"CUDA MB":>8}' if cuda else '')
     names = [d for d, _ in DATASETS]
-    head = (f'{"inference stage":<36} {"model":>13} | {"s/image":>8} | {mem_head} | '
-            + ' '.join(f'{d:>13}' for d in names))
-    print(f'per image, and hours on {args.workers} worker(s) = images x s/image / workers:')
-    print(head)
-    print('-' * len(head))
+    if bench.inference:
+        head = (f'{"inference stage":<36} {"model":>13} | {"s/image":>8} | {mem_head} | '
+                + ' '.join(f'{d:>13}' for d in names))
+        print(f'per image, and hours on {args.workers} worker(s) = images x s/image / workers:')
+        print(head)
+        print('-' * len(head))
     for row in bench.inference:
         print(f'{row["name"]:<36} {row["model"]:>13} | {row["per_image_s"]:>8.3f} | '
               f'{memory(row)} | ' + ' '.join(f'{hours(row["hours"][d]):>13}' for d in names))
     if bench.training:
-        print()
+        if bench.inference:
+            print()
         print(f'training, one iteration; hours on {args.workers} worker(s) = iterations x '
               's/iteration at the config batch / workers:')
         head = (f'{"training stage":<26} {"model":>13} {"crop":>9} {"batch":>7} | '
