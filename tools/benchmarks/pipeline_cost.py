@@ -29,14 +29,16 @@ iterations of the config's schedule (VOC config and its COCO twin) x seconds per
 the config's batch / workers / 3600 (ideal data parallelism: ``tools/train.py`` splits the total
 batch over the processes). Data loading and checkpoint writing are not included.
 
-Narrowing: a ResNet-38 forward at 2x VOC size takes minutes on one CPU core, so
-``--r38-width`` (default 64 on CUDA, 16 on a CPU) scales the ResNet-38 channels (and the heads'
-inputs with them) of the SEAM, AffinityNet and stage-3 models; the printed table names the
-width of every row (IRN's ResNet-50 always runs at full width). ``--size`` scales the image
+Narrowing: the full-width ResNet-38 stages (8 CAM passes up to 1000x750, 12 stage-3 views, the
+training iterations) do not fit a CPU run of a few minutes (docs/en/benchmarks.md has a
+full-width AffinityNet iteration beside the narrow one), so ``--r38-width`` (default 64 on
+CUDA, 16 on a CPU) scales the ResNet-38 channels (and the heads' inputs with them) of the
+SEAM, AffinityNet and stage-3 models; the printed table names the width of every row (IRN's
+ResNet-50 always runs at full width). ``--size`` scales the image
 (long side, VOC: 500) and every crop by the same ratio (for tests).
 
     .venv/bin/python tools/benchmarks/pipeline_cost.py --threads 1 --repeat 1
-    python tools/benchmarks/pipeline_cost.py --device cuda --workers 1   # a GPU, full width
+    python tools/benchmarks/pipeline_cost.py --device cuda --repeat 3   # full width and batch
 """
 import argparse
 import copy
