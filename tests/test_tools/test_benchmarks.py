@@ -65,6 +65,7 @@ def test_every_stage_is_measured_with_its_model(run):
     for row in table['inference'] + table['training']:
         assert row['per_image_s'] > 0 and row['rss_mb'] > 100 and row['cuda_mb'] is None
     assert table['size'] == [64, 48] and table['workers'] == WORKERS
+    assert table['failed'] == {} and 'FAILED' not in run[0].stdout
 
 
 def test_inference_projections_are_images_times_seconds_over_workers(run):
@@ -134,3 +135,25 @@ def test_schedule_iters_and_narrowing_from_the_configs():
     assert width == 'R38 full' and crop == (448, 448)
     assert seg['decode_head']['in_channels'] == 4096
     assert seg['backbone']['norm_cfg']['type'] == 'BN'  # SyncBN: one process
+
+
+def test_a_failing_stage_is_reported_and_the_others_still_run(tmp_path, monkeypatch):
+    import argparse
+
+    from mmengine.registry import init_default_scope
+
+    import mmseg_hfpl  # noqa: F401
+    init_default_scope('mmseg')
+
+    def no_crf(self):
+        raise ImportError('CRF refinement needs pydensecrf')
+
+    monkeypatch.setattr(pipeline_cost.Bench, 'crf', no_crf)
+    args = argparse.Namespace(device='cpu', size=48, r38_width=8, batch=1, workers=1, repeat=1,
+                              warmup=0, stages=['crf', 'train_aff'])
+    bench = pipeline_cost.Bench(args, str(tmp_path))
+    bench.run()
+    assert bench.failed == {'crf': 'ImportError: CRF refinement needs pydensecrf'}
+    assert bench.inference == []  # the CAMs were made for the CRF, untimed
+    assert osp.isfile(bench.cam_path)
+    assert [r['stage'] for r in bench.training] == ['train_aff']

@@ -72,6 +72,8 @@ DATASETS = (('VOC train_aug', 10582), ('VOC val', 1449), ('COCO train', 82783),
 TRAIN_IMAGES = dict(voc=10582, coco=82783)
 VOC_SIZE = (375, 500)  # (h, w) of a typical VOC image
 LABELS = (1, 15)  # aeroplane, person: the classes of the benchmark image (0-based: 0, 14)
+TRAINING = {'train_cam': 'SEAM CAM training', 'train_aff': 'AffinityNet training',
+            'train_irn': 'IRN training', 'train_seg': 'stage-3 LargeFOV training'}
 WALKS = dict(  # the walk settings the configs' comments give refine_pseudo_labels.py
     aff=dict(beta=8.0, logt=6, bg_alpha=6.0),
     irn=dict(beta=10.0, logt=8, bg_threshold=0.25),
@@ -276,6 +278,7 @@ class Bench:
         self.item = dict(img_path=self.image_path, img_label=self.img_label,
                          seg_map_path=self.mask_path)
         self.inference, self.training = [], []
+        self.failed = {}  # stage -> error
 
     def time(self, fn) -> dict:
         return measure(fn, self.device, self.args.repeat, self.args.warmup)
@@ -288,8 +291,9 @@ class Bench:
         self.inference.append(res)
         log(f'{name}: {res["per_image_s"]:.3f} s per image')
 
-    def train(self, stage: str, name: str) -> None:
+    def train(self, stage: str) -> None:
         """One training iteration of ``stage`` at its config's crop (batch ``--batch``)."""
+        name = TRAINING[f'train_{stage}']
         cfg, model_cfg, width, crop = load_config(CONFIGS[stage][0], self.args.r38_width,
                                                   self.ratio)
         total = config_batch(cfg)
@@ -321,83 +325,103 @@ class Bench:
         del model, optim, data
         gc.collect()
 
-    def run(self) -> None:
-        from mmseg_hfpl.datasets.checks import read_image
-        from mmseg_hfpl.pseudo_labels import (PseudoLabelGenerator, load_cams, multi_scale_cams,
-                                              save_cams)
-        from mmseg_hfpl.pseudo_labels.generator import write_pseudo_labels
-        from mmseg_hfpl.pseudo_labels.refine import random_walk_labels
-        from mmseg_hfpl.pseudo_labels.writer import write_label_png
-        stages = self.args.stages
-        out = osp.join(self.tmp, 'pseudo')
-        cam_path = osp.join(out, 'cams', 'image.npz')
+    @property
+    def cam_path(self) -> str:
+        return osp.join(self.tmp, 'pseudo', 'cams', 'image.npz')
 
-        # CAM inference (make_pseudo_labels.py: PseudoLabelGenerator._infer_cams)
+    def run(self) -> None:
+        """Every chosen stage in pipeline order; a stage that fails (e.g. out of memory) is
+        reported in :attr:`failed` and the others still run."""
+        stages = self.args.stages
+        steps = []
+        if {'cam', 'crf', 'aff', 'irn'} & set(stages):  # crf and the walks read the CAMs
+            steps.append(('cam', self.cam_inference))
+        if 'crf' in stages:
+            steps.append(('crf', self.crf))
+        steps += [(s, lambda s=s: self.walk(s)) for s in ('aff', 'irn') if s in stages]
+        if 'test' in stages:
+            steps.append(('test', lambda: self.add_inference('test', *self.stage3_test())))
+        steps += [(s, lambda s=s: self.train(s[len('train_'):])) for s in TRAINING
+                  if s in stages]
+        for stage, step in steps:
+            try:
+                step()
+            except Exception as err:  # one stage's failure must not lose the others' times
+                import traceback
+                traceback.print_exc()
+                self.failed[stage] = f'{type(err).__name__}: {err}'.splitlines()[0][:200]
+                log(f'{stage} FAILED: {self.failed[stage]}')
+                if self.device == 'cuda':
+                    torch.cuda.empty_cache()
+            gc.collect()
+
+    def cam_inference(self) -> None:
+        """make_pseudo_labels.py's CAM stage (``PseudoLabelGenerator._infer_cams``): read the
+        image, ``multi_scale_cams`` at the config's scales / flip / normalisation,
+        ``save_cams``; timed with ``cam`` in the stages, else run once for the next stages."""
+        from mmseg_hfpl.datasets.checks import read_image
+        from mmseg_hfpl.pseudo_labels import multi_scale_cams, save_cams
         cfg, model_cfg, width, _ = load_config(CONFIGS['cam'][0], self.args.r38_width,
                                                self.ratio)
         plcfg = dict(cfg.get('pseudo_label_cfg') or {})
         scales, flip = tuple(plcfg.get('scales', (0.5, 1.0, 1.5, 2.0))), plcfg.get('flip', True)
         norm = plcfg.get('cam_norm', 'max')
-        gen = PseudoLabelGenerator(None, out, num_classes=21, scales=scales, flip=flip,
-                                   normalisation=norm, crf_alphas=plcfg.get('crf_alphas', ()),
+        log(f'CAM inference: building {width}, scales {scales}, flip {flip}')
+        model = build_model(model_cfg, self.device).eval()
+        os.makedirs(osp.dirname(self.cam_path), exist_ok=True)
+
+        def infer():
+            image = read_image(self.image_path)
+            cams, classes, thresholds = multi_scale_cams(
+                model, image, self.img_label, scales, flip, norm, with_thresholds=True)
+            save_cams(self.cam_path, cams, classes, thresholds)
+
+        with torch.no_grad():
+            if 'cam' in self.args.stages:
+                passes = len(scales) * (2 if flip else 1)
+                name = f'CAM, {len(scales)} scales' + (' + flip' if flip else '')
+                self.add_inference('cam', f'{name} ({passes} passes)', width, self.time(infer))
+            else:
+                infer()
+
+    def crf(self) -> None:
+        """make_pseudo_labels.py's label stage for the image (``write_pseudo_labels``) with the
+        CAM config's ``pseudo_label_cfg``: CRF at its alphas, cam and AffinityNet labels."""
+        from mmseg_hfpl.pseudo_labels import PseudoLabelGenerator
+        from mmseg_hfpl.pseudo_labels.generator import write_pseudo_labels
+        cfg, _, _, _ = load_config(CONFIGS['cam'][0], self.args.r38_width, self.ratio)
+        plcfg = dict(cfg.get('pseudo_label_cfg') or {})
+        gen = PseudoLabelGenerator(None, osp.join(self.tmp, 'pseudo'), num_classes=21,
+                                   crf_alphas=plcfg.get('crf_alphas', ()),
                                    affinity_labels=plcfg.get('affinity_labels', False),
                                    overwrite=True)
-        os.makedirs(osp.dirname(cam_path), exist_ok=True)
-        if {'cam', 'crf', 'aff', 'irn'} & set(stages):  # the next three read the CAMs
-            log(f'CAM inference: building {width}, scales {scales}, flip {flip}')
-            model = build_model(model_cfg, self.device).eval()
+        task = (self.item, gen.label_cfg())
+        alphas = ', '.join(f'{a:g}' for a in gen.crf_alphas)
+        self.add_inference('crf', f'CRF alpha {alphas} + labels', 'pydensecrf',
+                           self.time(lambda: write_pseudo_labels(task)))
 
-            def infer():
-                image = read_image(self.image_path)
-                cams, classes, thresholds = multi_scale_cams(
-                    model, image, self.img_label, scales, flip, norm, with_thresholds=True)
-                save_cams(cam_path, cams, classes, thresholds)
+    def walk(self, stage: str) -> None:
+        """refine_pseudo_labels.py for the image (``refine._refine_one``: load the CAMs, read
+        the image, ``random_walk_labels``, write the label) with the stage's model."""
+        from mmseg_hfpl.datasets.checks import read_image
+        from mmseg_hfpl.pseudo_labels import load_cams
+        from mmseg_hfpl.pseudo_labels.refine import random_walk_labels
+        from mmseg_hfpl.pseudo_labels.writer import write_label_png
+        title = dict(aff='AffinityNet walk', irn='IRN walk')[stage]
+        _, model_cfg, width, _ = load_config(CONFIGS[stage][0], self.args.r38_width, self.ratio)
+        log(f'{title}: building {width}')
+        model = build_model(model_cfg, self.device).eval()
+        walk = WALKS[stage]
+        path = osp.join(self.tmp, 'pseudo', stage, 'image.png')
 
-            with torch.no_grad():
-                if 'cam' in stages:
-                    passes = len(scales) * (2 if flip else 1)
-                    name = f'CAM, {len(scales)} scales' + (' + flip' if flip else '')
-                    self.add_inference('cam', f'{name} ({passes} passes)', width,
-                                       self.time(infer))
-                else:
-                    infer()
-            del model
-            gc.collect()
+        def refine():
+            cams, classes = load_cams(self.cam_path)
+            image = read_image(self.image_path)
+            write_label_png(path, random_walk_labels(model, image, cams, classes, **walk))
 
-        if 'crf' in stages:  # make_pseudo_labels.py's label stage for one image
-            task = (self.item, gen.label_cfg())
-            alphas = ', '.join(f'{a:g}' for a in gen.crf_alphas)
-            self.add_inference('crf', f'CRF alpha {alphas} + labels', 'pydensecrf',
-                               self.time(lambda: write_pseudo_labels(task)))
-
-        for stage, title in (('aff', 'AffinityNet walk'), ('irn', 'IRN walk')):
-            if stage not in stages:
-                continue
-            _, model_cfg, width, _ = load_config(CONFIGS[stage][0], self.args.r38_width,
-                                                 self.ratio)
-            log(f'{title}: building {width}')
-            model = build_model(model_cfg, self.device).eval()
-            walk = WALKS[stage]
-            path = osp.join(out, stage, 'image.png')
-
-            def refine():  # refine_pseudo_labels.py: refine._refine_one
-                cams, classes = load_cams(cam_path)
-                image = read_image(self.image_path)
-                write_label_png(path, random_walk_labels(model, image, cams, classes, **walk))
-
-            settings = ', '.join(f'{k.replace("bg_threshold", "bg")} {v:g}'
-                                 for k, v in walk.items() if k != 'bg_alpha')
-            self.add_inference(stage, f'{title} ({settings})', width, self.time(refine))
-            del model
-            gc.collect()
-
-        if 'test' in stages:
-            self.add_inference('test', *self.stage3_test())
-
-        for stage, title in (('cam', 'SEAM CAM training'), ('aff', 'AffinityNet training'),
-                             ('irn', 'IRN training'), ('seg', 'stage-3 LargeFOV training')):
-            if f'train_{stage}' in stages:
-                self.train(stage, title)
+        settings = ', '.join(f'{k.replace("bg_threshold", "bg")} {v:g}'
+                             for k, v in walk.items() if k != 'bg_alpha')
+        self.add_inference(stage, f'{title} ({settings})', width, self.time(refine))
 
     def stage3_test(self) -> tuple:
         """tools/test.py --tta --cfg-options test_crf=True on the image: the config's
@@ -503,14 +527,15 @@ def print_tables(bench: Bench, args) -> None:
         print(f'whole pipeline {name} on {args.workers} worker(s): '
               + ', '.join(f'{data.upper()} {hours(h)} h' for data, h in total.items())
               + ' (training + labelling the training set + testing on val)')
+    for stage, error in bench.failed.items():
+        print(f'FAILED {stage}: {error}')
     print(f'time = median of {args.repeat} after {args.warmup} warm-up; MB = peak of the '
           'process during the stage (RSS, models included' + (', CUDA max allocated' if cuda
                                                                else '') + ')')
     print('not included: data loading, image decoding in training, checkpoints, evaluation')
 
 
-STAGES = ('cam', 'crf', 'aff', 'irn', 'test', 'train_cam', 'train_aff', 'train_irn',
-          'train_seg')
+STAGES = ('cam', 'crf', 'aff', 'irn', 'test') + tuple(TRAINING)
 
 
 def main():
@@ -575,8 +600,11 @@ def main():
                            workers=args.workers, repeat=args.repeat, warmup=args.warmup,
                            datasets=dict(DATASETS), inference=bench.inference,
                            training=bench.training,
-                           pipelines=pipeline_hours(bench.inference, bench.training)), f,
-                      indent=1)
+                           pipelines=pipeline_hours(bench.inference, bench.training),
+                           failed=bench.failed), f, indent=1)
+    if bench.failed:
+        sys.exit(f'pipeline_cost: {len(bench.failed)} stage(s) failed: '
+                 f'{", ".join(bench.failed)} (the others are in the tables)')
 
 
 if __name__ == '__main__':
