@@ -155,7 +155,7 @@ def test_absent_classes_are_skipped_exactly():
 def test_block_size_of_the_cpu_is_a_cache_sized_budget():
     from mmseg_hfpl.losses.functional import _cpu_cache_bytes
     assert _cpu_cache_bytes() >= 1 << 16
-    assert pair_block_elements(torch.device('cpu')) == max(1 << 14, _cpu_cache_bytes() // 4)
+    assert pair_block_elements(torch.device('cpu')) == max(1 << 14, _cpu_cache_bytes() // 8)
 
 
 def test_bad_shapes_raise():
