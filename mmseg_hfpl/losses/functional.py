@@ -142,13 +142,24 @@ def gap_bce_loss(cls_score: Tensor, label: Tensor) -> Tensor:
 
 
 # --------------------------------------------------------------------------- FSL (eqs. 9-13)
+# Pairs whose Gaussian weight (eq. 10) is below e^-WEIGHT_CUT of its peak, i.e. farther apart
+# than sigma * sqrt(2 * WEIGHT_CUT) = 8.9 sigma, are left out of the pairwise part M of the FSL
+# kernel: in 2-D their whole share of the weight mass is exp(-WEIGHT_CUT) = 4e-18, below float64
+# rounding, and in float32 their weights fall to subnormal numbers (1e-38 and below) that cost
+# ~100 cycles per operation on Intel processors (4x the time of the whole loss at 112^2).
+WEIGHT_CUT = 40.0
+
+
 def _gaussian_factors(h: int, w: int, sigma: float, device, dtype):
-    """Separable factors of eq. 10: ``w_ij = g(r_i - r_j) g(c_i - c_j) / (2 pi sigma^2)``."""
+    """Separable factors of eq. 10: ``w_ij = g(r_i - r_j) g(c_i - c_j) / (2 pi sigma^2)``, with
+    ``g`` set to 0 where it is below ``exp(-WEIGHT_CUT)`` (beyond the Gaussian's reach)."""
     dr = torch.arange(h, device=device, dtype=dtype)
     dc = torch.arange(w, device=device, dtype=dtype)
     dr2 = (dr[:, None] - dr[None]).square()
     dc2 = (dc[:, None] - dc[None]).square()
-    return dr2, dc2, (dr2 * (-0.5 / sigma ** 2)).exp(), (dc2 * (-0.5 / sigma ** 2)).exp()
+    cut = math.exp(-WEIGHT_CUT)
+    return dr2, dc2, *(F.threshold((d2 * (-0.5 / sigma ** 2)).exp(), cut, 0.0, inplace=True)
+                       for d2 in (dr2, dc2))
 
 
 def _separable_laplacian(y: Tensor, gr: Tensor, gc: Tensor, h: int, w: int) -> Tensor:
@@ -180,18 +191,20 @@ def _cpu_cache_bytes() -> int:
 def pair_block_elements(device: torch.device) -> int:
     """Pixel-pair entries the FSL kernel holds per block on ``device``.
 
-    On CPU one block of 4-byte entries fills the per-core L2 cache (2^18 entries on a 1 MiB L2;
-    blocks of 2^16 to 2^21 entries ran within noise of each other on a 2-core AMD EPYC), so
-    that the elementwise chain stays in cache; an image row that exceeds it is one block, and
-    images share a block once their remaining rows are short. On CUDA a block holds the pairs of
-    all images of the batch (one kernel call per operation and block) up to 2^26 entries, and
-    at most 1/32 of the free memory in bytes (a few block-sized float buffers are alive at once).
+    On CPU one block of 4-byte entries fills half the per-core L2 cache (2^18 entries on a
+    2 MiB L2), so that the elementwise chain and the product's packed copy stay in cache:
+    measured on a 2-core Intel Xeon (2 MiB L2), 2^16 to 2^18 entries ran alike and 2^19 (the
+    whole L2) 30 % slower at 112^2; on a 2-core AMD EPYC 2^16 to 2^21 ran within noise. An image
+    row that exceeds it is one block, and images share a block once their remaining rows are
+    short. On CUDA a block holds the pairs of all images of the batch (one kernel call per
+    operation and block) up to 2^26 entries, and at most 1/32 of the free memory in bytes (a few
+    block-sized float buffers are alive at once).
     """
     device = torch.device(device)
     if device.type == 'cuda':
         free, _ = torch.cuda.mem_get_info(device)
         return int(max(1 << 20, min(1 << 26, free // 32)))
-    return max(1 << 14, _cpu_cache_bytes() // 4)
+    return max(1 << 14, _cpu_cache_bytes() // 8)
 
 
 class _BlockBuffers:
@@ -216,9 +229,10 @@ class _PairwiseFeatureSimilarity(torch.autograd.Function):
     With ``A = exp(2 mu)`` and ``z = (delta + eps) / (1 - delta + eps)``, eq. 12 is
     ``f = tanh(mu + log z) = 1 - 2 / (1 + A z^2)``, so ``K = W - 2 M`` with ``M = W / (1 + A z^2)``.
     The Gaussian part ``W`` (eq. 10) is separable and applied exactly with two small matrix
-    products; only ``M`` needs the pixel pairs. Its symmetric blocks (whole image rows against the
-    rest of the upper triangle) are built on the fly in preallocated buffers, for a chunk of images
-    at once, so no (h*w)^2 tensor is ever stored and the backward pass is free.
+    products; only ``M`` needs the pixel pairs, and only those within the reach of the Gaussian
+    (:data:`WEIGHT_CUT`). Its symmetric blocks (whole image rows against the rows within reach
+    below them: the upper triangle of a band) are built on the fly in preallocated buffers, for a
+    chunk of images at once, so no (h*w)^2 tensor is ever stored and the backward pass is free.
 
     Prediction channels that are zero after centring in every image of the batch (constant
     channels, e.g. the zeroed absent classes) have ``(D - K) y_k = 0`` exactly and are left out
@@ -247,6 +261,9 @@ class _PairwiseFeatureSimilarity(torch.autograd.Function):
         ka = y_act.shape[1]
         dr2, dc2, gr, gc = _gaussian_factors(h, w, sigma_v, device, dtype)
         gr_n = gr * (1.0 / (2.0 * math.pi * sigma_v ** 2))
+        # the Gaussian's reach: M keeps the pairs with w_ij >= cut (distance <= 8.9 sigma)
+        cut = math.exp(-WEIGHT_CUT) / (2.0 * math.pi * sigma_v ** 2)
+        span = min(h - 1, int(sigma_v * math.sqrt(2.0 * WEIGHT_CUT)))  # rows within reach
         # pairwise kernels: M, then M / q (for d/d mu) and M * (d^2 / s^3 - 2 / s) (for d/d sigma)
         num = 1 + int(need_mu) + int(need_sigma)
         # a ones row appended to y gives the kernel's row (degree) sums from the same product;
@@ -255,21 +272,27 @@ class _PairwiseFeatureSimilarity(torch.autograd.Function):
         acc = y.new_zeros(num, b, ka + 1, n)
         buf = _BlockBuffers(dtype, device)
         one = torch.ones((), dtype=dtype, device=device)
+
+        def block_pairs(r0, r1):  # rows [r0, r1) against rows [r0, r1 + span)
+            return (r1 - r0) * w * (min(h, r1 + span) - r0) * w
+
         r0 = 0
         while r0 < h and ka > 0:
-            # whole image rows [r0, r1) against columns [r0 * w, n): the upper triangle of the
-            # symmetric pairwise matrix (the rest is the transpose), for images [b0, b1)
-            row_pairs = w * w * (h - r0)
-            chunk = min(b, max(1, budget // row_pairs))
-            r1 = min(h, r0 + max(1, budget // (chunk * row_pairs)))
-            start, stop = r0 * w, r1 * w
-            rows, cols = stop - start, n - start
-            weight = buf.get('weight', (r1 - r0, w, h - r0, w))  # eq. 10, written in place
-            torch.mul(gr_n[r0:r1, None, r0:, None], gc[None, :, None, :], out=weight)
-            weight = weight.view(rows, cols)
+            # whole image rows [r0, r1) against the rows [r0, r2) within reach: the upper triangle
+            # of the symmetric pairwise band (the rest is the transpose), for images [b0, b1)
+            chunk = min(b, max(1, budget // block_pairs(r0, r0 + 1)))
+            r1 = r0 + 1
+            while r1 < h and chunk * block_pairs(r0, r1 + 1) <= budget:
+                r1 += 1
+            r2 = min(h, r1 + span)
+            start, stop, end = r0 * w, r1 * w, r2 * w
+            rows, cols = stop - start, end - start
+            weight = buf.get('weight', (r1 - r0, w, r2 - r0, w))  # eq. 10, written in place
+            torch.mul(gr_n[r0:r1, None, r0:r2, None], gc[None, :, None, :], out=weight)
+            weight = F.threshold(weight.view(rows, cols), cut, 0.0, inplace=True)
             if need_sigma:
-                dlog = buf.get('dlog', (r1 - r0, w, h - r0, w))
-                torch.add(dr2[r0:r1, None, r0:, None], dc2[None, :, None, :], out=dlog)
+                dlog = buf.get('dlog', (r1 - r0, w, r2 - r0, w))
+                torch.add(dr2[r0:r1, None, r0:r2, None], dc2[None, :, None, :], out=dlog)
                 dlog = dlog.view(rows, cols).div_(sigma_v ** 3).sub_(2.0 / sigma_v)
             for b0 in range(0, b, chunk):
                 b1 = min(b, b0 + chunk)
@@ -278,7 +301,8 @@ class _PairwiseFeatureSimilarity(torch.autograd.Function):
                 # eq. 13 (+ eps): e = delta + eps, the L1 distance as three abs-differences
                 for c, xc in enumerate(colour):
                     out = e if c == 0 else t
-                    torch.sub(xc[b0:b1, start:stop, None], xc[b0:b1, None, start:], out=out).abs_()
+                    torch.sub(xc[b0:b1, start:stop, None], xc[b0:b1, None, start:end],
+                              out=out).abs_()
                     if c > 0:
                         e.add_(t)
                 e.add_(EPS)
@@ -291,9 +315,10 @@ class _PairwiseFeatureSimilarity(torch.autograd.Function):
                 if need_sigma:
                     pair.append(torch.mul(pair[0], dlog, out=buf.get('ms', q.shape)))
                 for i, m in enumerate(pair):
-                    acc[i, b0:b1, :, start:stop].baddbmm_(y1[b0:b1, :, start:], m.transpose(1, 2))
-                    if stop < n:  # the transposed (lower-triangle) half of the block
-                        acc[i, b0:b1, :, stop:].baddbmm_(y1[b0:b1, :, start:stop], m[:, :, rows:])
+                    acc[i, b0:b1, :, start:stop].baddbmm_(y1[b0:b1, :, start:end], m.transpose(1, 2))
+                    if stop < end:  # the transposed (lower-triangle) half of the block
+                        acc[i, b0:b1, :, stop:end].baddbmm_(y1[b0:b1, :, start:stop],
+                                                            m[:, :, rows:])
             r0 = r1
         deg, nbr = acc[:, :, ka:], acc[:, :, :ka]
         lap_m = deg * y_act - nbr  # (D_P - P) y for every pairwise kernel P (active channels)

@@ -155,7 +155,7 @@ def test_absent_classes_are_skipped_exactly():
 def test_block_size_of_the_cpu_is_a_cache_sized_budget():
     from mmseg_hfpl.losses.functional import _cpu_cache_bytes
     assert _cpu_cache_bytes() >= 1 << 16
-    assert pair_block_elements(torch.device('cpu')) == max(1 << 14, _cpu_cache_bytes() // 4)
+    assert pair_block_elements(torch.device('cpu')) == max(1 << 14, _cpu_cache_bytes() // 8)
 
 
 def test_bad_shapes_raise():
@@ -166,3 +166,39 @@ def test_bad_shapes_raise():
     with pytest.raises(ValueError, match='block_elements'):
         pairwise_feature_similarity(torch.rand(1, 3, 3, 3), torch.rand(1, 2, 3, 3),
                                     block_elements=0)
+
+
+@pytest.mark.parametrize('block_elements', [None, 500])
+def test_pairs_beyond_the_gaussian_reach_are_negligible(block_elements):
+    # sigma = 1.5: pairs farther apart than 8.9 sigma = 13.4 px (weight < e^-40 of the peak) are
+    # left out of the kernel; over a 22 x 25 image most pairs are, and the value and every
+    # gradient still equal the dense formulation over all pairs to float64 rounding
+    from mmseg_hfpl.losses.functional import WEIGHT_CUT
+    assert 1.5 * math.sqrt(2 * WEIGHT_CUT) < 14
+    gen = torch.Generator().manual_seed(5)
+    image = torch.rand(2, 3, 22, 25, generator=gen, dtype=torch.float64)
+    image[:, :, :, 12:] = 1.0 - image[:, :, :, 12:].round()  # saturated colours: q up to 1e12
+    gated = torch.rand(2, 5, 22, 25, generator=gen, dtype=torch.float64, requires_grad=True)
+    mu = torch.tensor(2.5, dtype=torch.float64, requires_grad=True)
+    sigma = torch.tensor(1.5, dtype=torch.float64, requires_grad=True)
+    value = pairwise_feature_similarity(image, gated, mu, sigma, block_elements=block_elements)
+    grads = torch.autograd.grad(value, [gated, mu, sigma])
+    ref = dense_feature_similarity(image, gated, mu, sigma)
+    ref_grads = torch.autograd.grad(ref, [gated, mu, sigma])
+    assert value.item() == pytest.approx(ref.item(), rel=1e-12)
+    assert torch.allclose(grads[0], ref_grads[0], rtol=1e-10, atol=1e-12)
+    assert grads[1].item() == pytest.approx(ref_grads[1].item(), rel=1e-10)
+    assert grads[2].item() == pytest.approx(ref_grads[2].item(), rel=1e-10)
+
+
+def test_float32_blocks_hold_no_subnormal_numbers():
+    # far pairs would give weights of 1e-38 and below (subnormal in float32, ~100x slower per
+    # operation on Intel processors); the kernel's Gaussian factors hold zeros there instead
+    from mmseg_hfpl.losses.functional import _gaussian_factors
+    tiny = torch.finfo(torch.float32).tiny
+    for sigma in (1.0, 5.0, 20.0):
+        dr2, dc2, gr, gc = _gaussian_factors(120, 300, sigma, 'cpu', torch.float32)
+        for g in (gr, gc):
+            assert ((g == 0) | (g >= math.exp(-40.0) * (1 - 1e-6))).all()
+            assert not ((g != 0) & (g.abs() < tiny)).any()
+        assert gc[0, 0] == 1.0 and gc[0, 299] == 0.0
