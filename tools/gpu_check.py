@@ -220,6 +220,24 @@ def parse_train_log(text: str) -> Dict[str, object]:
                 memory=max(memory) if memory else None, losses=losses)
 
 
+EXCEPTION_LINE = re.compile(r'^\s*(?:[\w.]+\.)?\w*(?:Error|Exception|Interrupt)\b.*$', re.M)
+
+
+def error_line(text: str, limit: int = 160) -> str:
+    """The last exception line of a failed subprocess's output (``RuntimeError: ...``), not
+    torchrun's own ``ChildFailedError`` summary; the output's last line when there is none."""
+    found = [m for m in EXCEPTION_LINE.findall(text) if 'distributed.elastic' not in m]
+    line = found[-1].strip() if found else (text.strip().splitlines() or [''])[-1]
+    return line[:limit]
+
+
+def keep_output(path: str, stdout: str, stderr: str) -> None:
+    """Write a subprocess's stdout and stderr to ``path`` (brought back with the check's logs)."""
+    os.makedirs(osp.dirname(path), exist_ok=True)
+    with open(path, 'w') as f:
+        f.write(f'--- stdout\n{stdout}\n--- stderr\n{stderr}\n')
+
+
 def train_row(name: str, log: Dict[str, object], iters: int, returncode: int,
               error: str = '') -> Dict[str, str]:
     losses = log.get('losses') or []
@@ -230,7 +248,7 @@ def train_row(name: str, log: Dict[str, object], iters: int, returncode: int,
                 time='' if ips is None else f'{ips:.2f} it/s',
                 **{'peak memory': '' if mem is None else f'{mem:.0f} MiB',
                    'notes': (f'loss {losses[0]:.4f} -> {losses[-1]:.4f}, {log.get("iters")} it'
-                             if losses else error[-120:])})
+                             if losses else error_line(error))})
 
 
 def run_train(name: str, root: str, out: str, iters: int, timeout: int) -> Dict[str, str]:
@@ -240,6 +258,7 @@ def run_train(name: str, root: str, out: str, iters: int, timeout: int) -> Dict[
         res = subprocess.run(train_command(name, root, work, iters), cwd=ROOT,
                              capture_output=True, text=True, timeout=timeout)
         code, text, error = res.returncode, res.stdout + res.stderr, res.stderr
+        keep_output(osp.join(work, 'train_output.log'), res.stdout, res.stderr)
     except subprocess.TimeoutExpired as exc:
         code, text, error = 124, str(exc.stdout or ''), f'timed out after {timeout} s'
     row = train_row(name, parse_train_log(text), iters, code, error)
@@ -286,6 +305,7 @@ def run_pseudo_labels(name: str, root: str, out: str, timeout: int,
     start = time.perf_counter()
     try:
         res = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+        keep_output(osp.join(work, 'pseudo_labels_output.log'), res.stdout, res.stderr)
     except subprocess.TimeoutExpired:
         row['notes'] = f'timed out after {timeout} s'
         return row
@@ -300,11 +320,13 @@ def run_pseudo_labels(name: str, root: str, out: str, timeout: int,
         not crf or crf_written == 8) else 'FAIL'
     crf_note = f', {crf_written} CRF (alpha 4) labels' if crf else \
         '; CRF skipped: pydensecrf does not import'
-    row['notes'] = f'{written} CAM files{crf_note}' if res.returncode == 0 else res.stderr[-120:]
+    row['notes'] = (f'{written} CAM files{crf_note}' if res.returncode == 0
+                    else error_line(res.stdout + res.stderr))
     return row
 
 
 PIPELINE_TOOL = osp.join(ROOT, 'tools', 'run_pipeline.py')
+SYNTHETIC_ROOT = 'data/synthetic_voc'  # the synthetic configs' data_root
 
 
 def run_pipeline(config: str, out: str, timeout: int) -> Dict[str, str]:
@@ -314,17 +336,26 @@ def run_pipeline(config: str, out: str, timeout: int) -> Dict[str, str]:
     if not osp.isfile(PIPELINE_TOOL):
         row['notes'] = f'{osp.relpath(PIPELINE_TOOL, ROOT)} does not exist yet'
         return row
-    cmd = [sys.executable, PIPELINE_TOOL, config, '--work-dir', osp.join(out, 'pipeline'),
-           '--gpus', '1']
     start = time.perf_counter()
-    try:
-        res = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        return dict(row, status='FAIL', notes=f'timed out after {timeout} s')
+    cmds = [[sys.executable, PIPELINE_TOOL, config, '--work-dir', osp.join(out, 'pipeline'),
+             '--gpus', '1']]
+    if 'synthetic' in osp.basename(config) and not osp.isdir(osp.join(ROOT, SYNTHETIC_ROOT)):
+        # the embedded dataset is made, not carried (data/ is ignored), as the README does
+        cmds.insert(0, [sys.executable, osp.join(ROOT, 'tools', 'make_synthetic_dataset.py'),
+                        SYNTHETIC_ROOT])
+    for cmd in cmds:
+        try:
+            res = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True,
+                                 timeout=max(1, timeout - (time.perf_counter() - start)))
+        except subprocess.TimeoutExpired:
+            return dict(row, status='FAIL', notes=f'timed out after {timeout} s')
+        keep_output(osp.join(out, 'pipeline_output.log'), res.stdout, res.stderr)
+        if res.returncode:
+            break
     return dict(row, status='ok' if res.returncode == 0 else 'FAIL',
                 time=f'{time.perf_counter() - start:.0f} s',
                 notes=f'report in {osp.join(out, "pipeline")}' if res.returncode == 0
-                else res.stderr[-120:])
+                else error_line(res.stdout + res.stderr))
 
 
 class Budget:

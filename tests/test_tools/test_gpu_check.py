@@ -161,3 +161,45 @@ def test_pseudo_label_check_uses_the_crf_when_it_imports(tmp_path):
         in without
     row = gpu_check.run_pseudo_labels('seam', str(tmp_path), str(tmp_path), 10, crf=False)
     assert row['status'] == 'FAIL' and 'no checkpoint' in row['notes']
+
+
+def test_failed_run_reports_its_exception_line_and_keeps_its_output(tmp_path, monkeypatch):
+    """The first GPU run's failures read 'k see: https://pytorch.org/docs/stable/elastic/...'
+    (the tail of torchrun's summary): the row names the exception, the output is kept."""
+    torchrun_tail = ('Traceback (most recent call last):\n  File "x.py", line 1\n'
+                     'torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2 GiB\n'
+                     'torch.distributed.elastic.multiprocessing.errors.ChildFailedError: \n'
+                     '====\ntools/train.py FAILED\n----\nTo enable traceback see: '
+                     'https://pytorch.org/docs/stable/elastic/errors.html\n')
+    assert gpu_check.error_line(torchrun_tail) == (
+        'torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2 GiB')
+    assert gpu_check.error_line('ValueError: bad crop\nmore text\n') == 'ValueError: bad crop'
+    assert gpu_check.error_line('no exception here\nlast line\n') == 'last line'
+    monkeypatch.setattr(gpu_check, 'ROOT', str(tmp_path))
+    tool = tmp_path / 'run_pipeline.py'
+    monkeypatch.setattr(gpu_check, 'PIPELINE_TOOL', str(tool))
+    tool.write_text('import sys\nprint("stage 1")\nraise RuntimeError("stage 1/7 cam failed")\n')
+    row = gpu_check.run_pipeline('configs/pipelines/x.py', str(tmp_path), 60)
+    assert row['status'] == 'FAIL' and row['notes'] == 'RuntimeError: stage 1/7 cam failed'
+    kept = (tmp_path / 'pipeline_output.log').read_text()
+    assert 'stage 1\n' in kept and 'RuntimeError: stage 1/7 cam failed' in kept
+
+
+def test_pipeline_check_makes_the_embedded_dataset_first(tmp_path, monkeypatch):
+    """data/ is not carried to the GPU machine: a synthetic pipeline makes its data first, as
+    the README's pipeline block does, and leaves an existing folder alone."""
+    monkeypatch.setattr(gpu_check, 'ROOT', str(tmp_path))
+    calls = tmp_path / 'calls.txt'
+    monkeypatch.setattr(gpu_check, 'PIPELINE_TOOL', str(tmp_path / 'run_pipeline.py'))
+    (tmp_path / 'run_pipeline.py').write_text(
+        f'import sys\nopen({str(calls)!r}, "a").write("pipeline\\n")\n')
+    tools = tmp_path / 'tools'
+    tools.mkdir()
+    (tools / 'make_synthetic_dataset.py').write_text(
+        f'import os, sys\nos.makedirs(sys.argv[1])\nopen({str(calls)!r}, "a").write('
+        f'"make " + sys.argv[1] + "\\n")\n')
+    row = gpu_check.run_pipeline('configs/pipelines/hfpl_seam_synthetic.py', str(tmp_path), 60)
+    assert row['status'] == 'ok', row
+    assert calls.read_text() == 'make data/synthetic_voc\npipeline\n'
+    gpu_check.run_pipeline('configs/pipelines/hfpl_seam_synthetic.py', str(tmp_path), 60)
+    assert calls.read_text() == 'make data/synthetic_voc\npipeline\npipeline\n'
