@@ -41,7 +41,7 @@ model = dict(
 custom_imports = dict(imports=['mmseg_hfpl', 'mmpretrain.datasets'], allow_failed_imports=False)
 train_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='mmpretrain.ColorJitter', brightness=0.3, contrast=0.3, saturation=0.3, hue=0.1),
+    dict(type='ColorJitter', brightness=0.3, contrast=0.3, saturation=0.3, hue=0.1),
     dict(type='AffinityLabelsFromCRF', crop_size=448, pool=8),
     dict(type='PackSegInputs'),
 ]

@@ -3,7 +3,9 @@ from typing import Sequence, Tuple, Union
 import cv2
 import numpy as np
 import torch
+import mmcv
 from mmcv.transforms import BaseTransform
+from mmpretrain.datasets.transforms import ColorJitter as _PretrainColorJitter
 from PIL import Image
 from mmseg.datasets.transforms import PackSegInputs
 from mmseg.registry import TRANSFORMS
@@ -202,3 +204,50 @@ class RandomHSV(BaseTransform):
     def __repr__(self) -> str:
         h, s, v = self.ranges
         return f'{self.__class__.__name__}(h_range={h}, s_range={s}, v_range={v})'
+
+
+def adjust_hue(img: np.ndarray, hue_factor: float, backend: str = 'pillow') -> np.ndarray:
+    """``mmcv.adjust_hue`` (torchvision's, which SEAM's ``train_SEAM.py`` ColorJitter calls) with
+    the 8-bit hue shift ``int(hue_factor * 255)`` taken modulo 256, as NumPy 1 wrapped it.
+
+    mmcv 2.1 adds ``np.uint8(hue_factor * 255)``: NumPy 2 refuses a negative value
+    ("OverflowError: Python integer -8 out of bounds for uint8"), so every negative hue draw
+    stopped training there (seen on the first GPU run, NumPy 2.5). Same result as mmcv under
+    NumPy 1, for both backends (BGR uint8 image).
+    """
+    if not -0.5 <= hue_factor <= 0.5:
+        raise ValueError(f'hue_factor {hue_factor} is not in [-0.5, 0.5]')
+    shift = int(hue_factor * 255)
+    if backend == 'pillow':
+        hsv = np.array(Image.fromarray(img[..., ::-1]).convert('HSV'))
+    elif backend == 'cv2':
+        hsv = cv2.cvtColor(img.astype(np.uint8), cv2.COLOR_BGR2HSV_FULL)
+    else:
+        raise ValueError(f'backend {backend!r} is neither pillow nor cv2')
+    hsv[..., 0] = (hsv[..., 0].astype(np.int16) + shift) % 256
+    if backend == 'pillow':
+        rgb = np.array(Image.fromarray(hsv, 'HSV').convert('RGB'), dtype=img.dtype)
+        return rgb[..., ::-1]
+    return cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR_FULL).astype(img.dtype)
+
+
+@TRANSFORMS.register_module()
+class ColorJitter(_PretrainColorJitter):
+    """``mmpretrain.ColorJitter`` (torchvision's ColorJitter: brightness, contrast, saturation
+    and hue in a random order) with its hue step through :func:`adjust_hue`, which works under
+    NumPy 2. The random draws and the other three steps are mmpretrain's."""
+
+    def transform(self, results: dict) -> dict:
+        img = results['img']
+        order, brightness, contrast, saturation, hue = self._rand_params()
+        for index in order:
+            if index == 0 and brightness is not None:
+                img = mmcv.adjust_brightness(img, brightness, backend=self.backend)
+            elif index == 1 and contrast is not None:
+                img = mmcv.adjust_contrast(img, contrast, backend=self.backend)
+            elif index == 2 and saturation is not None:
+                img = mmcv.adjust_color(img, alpha=saturation, backend=self.backend)
+            elif index == 3 and hue is not None:
+                img = adjust_hue(img, hue, backend=self.backend)
+        results['img'] = img
+        return results

@@ -1,6 +1,7 @@
 import argparse
 import importlib.util
 import os.path as osp
+import warnings
 
 import numpy as np
 import pytest
@@ -68,3 +69,57 @@ def test_pseudo_label_cfg_fills_only_what_the_command_line_left_open():
     assert b.crf == [4.0] and b.no_flip is False
     with pytest.raises(KeyError, match="unknown pseudo_label_cfg keys \\['alphas'\\]"):
         tool.apply_config_defaults(args(), Config(dict(pseudo_label_cfg=dict(alphas=(1, )))))
+
+
+@pytest.mark.parametrize('backend', ['pillow', 'cv2'])
+def test_adjust_hue_equals_mmcv_under_numpy_1_for_both_signs(backend):
+    """Our hue step against mmcv 2.1's ``adjust_hue`` (the arithmetic of SEAM's torchvision
+    ColorJitter), which works here (NumPy 1 wraps ``np.uint8(-8)`` to 248): equal images for
+    negative, zero and positive factors, including the shifts that wrap past 255."""
+    import mmcv
+
+    from mmseg_hfpl.datasets.transforms import adjust_hue
+    rng = np.random.default_rng(0)
+    img = rng.integers(0, 256, (23, 31, 3), dtype=np.uint8)
+    for factor in (-0.1, -0.0321, 0.0, 0.004, 0.0321, 0.1, -0.5, 0.5):
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore', DeprecationWarning)  # NumPy 1's out-of-bound uint8
+            expected = mmcv.adjust_hue(img, factor, backend=backend)
+        np.testing.assert_array_equal(adjust_hue(img, factor, backend=backend), expected,
+                                      err_msg=f'hue factor {factor}, {backend}')
+    with pytest.raises(ValueError, match='0.7 is not in'):
+        adjust_hue(img, 0.7)
+
+
+def test_color_jitter_is_mmpretrains_without_mmcvs_hue(monkeypatch):
+    """``ColorJitter`` draws as mmpretrain's does and gives its images, and never calls mmcv's
+    ``adjust_hue``, which NumPy 2 makes raise for a negative hue (the first GPU run: 'Python
+    integer -8 out of bounds for uint8'): simulated here by making it raise."""
+    import mmcv
+    from mmpretrain.datasets.transforms import ColorJitter as PretrainColorJitter
+
+    from mmseg_hfpl.datasets.transforms import ColorJitter
+    cfg = dict(brightness=0.3, contrast=0.3, saturation=0.3, hue=0.1)
+    img = np.random.default_rng(1).integers(0, 256, (20, 24, 3), dtype=np.uint8)
+    expected = []
+    np.random.seed(3)
+    for _ in range(12):
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore', DeprecationWarning)
+            expected.append(PretrainColorJitter(**cfg).transform(dict(img=img.copy()))['img'])
+
+    def numpy2_adjust_hue(img, hue_factor, backend=None):
+        if hue_factor < 0:
+            raise OverflowError('Python integer -8 out of bounds for uint8')
+        raise AssertionError('mmcv.adjust_hue called')
+
+    monkeypatch.setattr(mmcv, 'adjust_hue', numpy2_adjust_hue)
+    np.random.seed(3)  # the same draws: one _rand_params per call
+    drawer = PretrainColorJitter(**cfg)
+    hues = [drawer._rand_params()[-1] for _ in range(12)]
+    np.random.seed(3)
+    ours = [ColorJitter(**cfg).transform(dict(img=img.copy()))['img'] for _ in range(12)]
+    for a, b in zip(ours, expected):
+        np.testing.assert_array_equal(a, b)
+    assert any(not np.array_equal(a, img) for a in ours)
+    assert min(hues) < 0 < max(hues)  # negative draws: the case that stopped training
