@@ -220,7 +220,8 @@ def parse_train_log(text: str) -> Dict[str, object]:
                 memory=max(memory) if memory else None, losses=losses)
 
 
-EXCEPTION_LINE = re.compile(r'^\s*(?:[\w.]+\.)?\w*(?:Error|Exception|Interrupt)\b.*$', re.M)
+EXCEPTION_LINE = re.compile(  # torchrun prefixes a rank's lines with '[rank0]: '
+    r'^(?:\[rank\d+\]:)?\s*((?:[\w.]+\.)?\w*(?:Error|Exception|Interrupt)\b.*)$', re.M)
 
 
 def error_line(text: str, limit: int = 160) -> str:
@@ -347,7 +348,9 @@ def run_pipeline(config: str, out: str, timeout: int) -> Dict[str, str]:
         try:
             res = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True,
                                  timeout=max(1, timeout - (time.perf_counter() - start)))
-        except subprocess.TimeoutExpired:
+        except subprocess.TimeoutExpired as exc:
+            keep_output(osp.join(out, 'pipeline_output.log'), str(exc.stdout or ''),
+                        str(exc.stderr or ''))
             return dict(row, status='FAIL', notes=f'timed out after {timeout} s')
         keep_output(osp.join(out, 'pipeline_output.log'), res.stdout, res.stderr)
         if res.returncode:

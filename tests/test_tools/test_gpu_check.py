@@ -174,6 +174,13 @@ def test_failed_run_reports_its_exception_line_and_keeps_its_output(tmp_path, mo
     assert gpu_check.error_line(torchrun_tail) == (
         'torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2 GiB')
     assert gpu_check.error_line('ValueError: bad crop\nmore text\n') == 'ValueError: bad crop'
+    rank_lines = ('[rank0]: OverflowError: Python integer -8 out of bounds for uint8\n'
+                  "[rank0]: RuntimeError: failed to load sample 21 (image 'a.jpg'): Python "
+                  'integer -8 out of bounds for uint8\n[rank0]:[W1204 18:16:25] Warning: '
+                  'destroy_process_group() was not called\n' + torchrun_tail.split('\n', 3)[3])
+    assert gpu_check.error_line(rank_lines) == (  # the second GPU run's SEAM training
+        "RuntimeError: failed to load sample 21 (image 'a.jpg'): Python integer -8 out of "
+        'bounds for uint8')
     assert gpu_check.error_line('no exception here\nlast line\n') == 'last line'
     monkeypatch.setattr(gpu_check, 'ROOT', str(tmp_path))
     tool = tmp_path / 'run_pipeline.py'
