@@ -275,23 +275,25 @@ class _PairwiseFeatureSimilarity(torch.autograd.Function):
         def block_pairs(r0, r1):  # rows [r0, r1) against rows [r0, r1 + span)
             return (r1 - r0) * w * (min(h, r1 + span) - r0) * w
 
-        # whole image rows [r0, r1) against the rows [r0, r2) within reach: the upper triangle of
-        # the symmetric pairwise band (the rest is the transpose), for chunks of `chunk` images
-        blocks, r0 = [], 0
-        while r0 < h and ka > 0:
-            chunk = min(b, max(1, budget // block_pairs(r0, r0 + 1)))
-            r1 = r0 + 1
-            while r1 < h and chunk * block_pairs(r0, r1 + 1) <= budget:
-                r1 += 1
-            blocks.append((r0, r1, min(h, r1 + span), chunk))
-            r0 = r1
+        def row_blocks(images):
+            """Whole image rows [r0, r1) against the rows [r0, r2) within reach: the upper
+            triangle of the symmetric pairwise band (the rest is the transpose), for up to
+            ``images`` images at a time (``chunk``), within the budget."""
+            blocks, r0 = [], 0
+            while r0 < h and ka > 0:
+                chunk = min(images, max(1, budget // block_pairs(r0, r0 + 1)))
+                r1 = r0 + 1
+                while r1 < h and chunk * block_pairs(r0, r1 + 1) <= budget:
+                    r1 += 1
+                blocks.append((r0, r1, min(h, r1 + span), chunk))
+                r0 = r1
+            return blocks
 
-        def pairwise_products(blocks, threads=0):
-            """``[P y1 for every pairwise kernel P]`` summed over ``blocks``; ``threads`` > 0 sets
-            the torch threads of the calling (worker) thread."""
+        def pairwise_products(acc, first, last, blocks, threads=0):
+            """Adds ``P y1`` for every pairwise kernel ``P`` of images [first, last) over
+            ``blocks`` to ``acc``; ``threads`` > 0 sets the torch threads of the calling thread."""
             if threads:
                 torch.set_num_threads(threads)
-            acc = y.new_zeros(num, b, ka + 1, n)
             buf = _BlockBuffers(dtype, device)
             for r0, r1, r2, chunk in blocks:
                 start, stop, end = r0 * w, r1 * w, r2 * w
@@ -303,8 +305,8 @@ class _PairwiseFeatureSimilarity(torch.autograd.Function):
                     dlog = buf.get('dlog', (r1 - r0, w, r2 - r0, w))
                     torch.add(dr2[r0:r1, None, r0:r2, None], dc2[None, :, None, :], out=dlog)
                     dlog = dlog.view(rows, cols).div_(sigma_v ** 3).sub_(2.0 / sigma_v)
-                for b0 in range(0, b, chunk):
-                    b1 = min(b, b0 + chunk)
+                for b0 in range(first, last, chunk):
+                    b1 = min(last, b0 + chunk)
                     e = buf.get('e', (b1 - b0, rows, cols))
                     t = buf.get('t', (b1 - b0, rows, cols))
                     # eq. 13 (+ eps): e = delta + eps, the L1 distance as three abs-differences
@@ -331,23 +333,31 @@ class _PairwiseFeatureSimilarity(torch.autograd.Function):
                                                                 m[:, :, rows:])
             return acc
 
-        # On CPU with several torch threads, each thread takes every `workers`-th block with
-        # 1-thread operations: no barrier after each of the many small operations (a competing
-        # process that stalls one thread then stalls only its own blocks), and a fixed assignment
-        # of blocks (the same sums in the same order on every call).
+        # On CPU with T > 1 torch threads the blocks run in T threads of 1-thread operations, so
+        # that no barrier follows each of the many small operations (a competing process that
+        # stalls one thread then stalls only that thread's work): one image per task, taken
+        # by whichever thread is free (each image's sums stay in one thread, in a fixed order),
+        # or, with fewer images than threads, every T-th row block per thread, summed at the end.
         threads = torch.get_num_threads()
-        workers = min(threads, len(blocks)) if device.type == 'cpu' else 1
-        if workers > 1:
+        acc = y.new_zeros(num, b, ka + 1, n)
+        blocks = row_blocks(b)
+        workers = min(threads, max(b, len(blocks))) if device.type == 'cpu' and ka else 1
+        if workers <= 1:
+            pairwise_products(acc, 0, b, blocks)
+        else:
             with ThreadPoolExecutor(workers) as pool:
                 try:
-                    parts = list(pool.map(pairwise_products,
-                                          [blocks[i::workers] for i in range(workers)],
-                                          [1] * workers))
+                    if b >= workers:
+                        blocks = row_blocks(1)
+                        list(pool.map(lambda i: pairwise_products(acc, i, i + 1, blocks, 1),
+                                      range(b)))
+                    else:
+                        parts = pool.map(
+                            lambda i: pairwise_products(torch.zeros_like(acc), 0, b,
+                                                        blocks[i::workers], 1), range(workers))
+                        acc = functools.reduce(torch.add, parts)
                 finally:
                     torch.set_num_threads(threads)  # the process-wide count the workers set
-            acc = functools.reduce(torch.add, parts)
-        else:
-            acc = pairwise_products(blocks)
         deg, nbr = acc[:, :, ka:], acc[:, :, :ka]
         lap_m = deg * y_act - nbr  # (D_P - P) y for every pairwise kernel P (active channels)
         lap_w = _separable_laplacian(y, gr_n, gc, h, w)

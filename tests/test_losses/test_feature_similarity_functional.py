@@ -205,8 +205,9 @@ def test_float32_blocks_hold_no_subnormal_numbers():
 
 
 def test_cpu_threads_split_the_blocks_and_keep_the_thread_count():
-    # with T torch threads every thread takes every T-th block (1-thread operations); the result
-    # is the dense one, the same on every call, and torch's thread count is T again afterwards
+    # with T torch threads the blocks run in T threads of 1-thread operations: one image per task
+    # (T <= B) or every T-th row block per thread (T > B); the result is the dense one, the same
+    # on every call, and torch's thread count is T again afterwards
     gen = torch.Generator().manual_seed(6)
     image = torch.rand(2, 3, 9, 7, generator=gen, dtype=torch.float64)
     gated = torch.rand(2, 4, 9, 7, generator=gen, dtype=torch.float64)
@@ -217,7 +218,7 @@ def test_cpu_threads_split_the_blocks_and_keep_the_thread_count():
     ref_grads = torch.autograd.grad(ref, ref_args)
     before = torch.get_num_threads()
     try:
-        for threads in (3, 1):
+        for threads in (3, 2, 1):
             torch.set_num_threads(threads)
             runs = []
             for _ in range(2):
