@@ -6,6 +6,7 @@ The registered loss modules (``importance_sampling_loss.py``, ``gap_loss.py``,
 import functools
 import math
 import os
+from concurrent.futures import ThreadPoolExecutor
 from typing import Optional
 
 import torch
@@ -269,57 +270,94 @@ class _PairwiseFeatureSimilarity(torch.autograd.Function):
         # a ones row appended to y gives the kernel's row (degree) sums from the same product;
         # the (B, K+1, n) layout makes every product (K+1, cols) x (cols, rows), the fast one
         y1 = torch.cat([y_act, y_act.new_ones(b, 1, n)], dim=1)
-        acc = y.new_zeros(num, b, ka + 1, n)
-        buf = _BlockBuffers(dtype, device)
         one = torch.ones((), dtype=dtype, device=device)
 
         def block_pairs(r0, r1):  # rows [r0, r1) against rows [r0, r1 + span)
             return (r1 - r0) * w * (min(h, r1 + span) - r0) * w
 
-        r0 = 0
-        while r0 < h and ka > 0:
-            # whole image rows [r0, r1) against the rows [r0, r2) within reach: the upper triangle
-            # of the symmetric pairwise band (the rest is the transpose), for images [b0, b1)
-            chunk = min(b, max(1, budget // block_pairs(r0, r0 + 1)))
-            r1 = r0 + 1
-            while r1 < h and chunk * block_pairs(r0, r1 + 1) <= budget:
-                r1 += 1
-            r2 = min(h, r1 + span)
-            start, stop, end = r0 * w, r1 * w, r2 * w
-            rows, cols = stop - start, end - start
-            weight = buf.get('weight', (r1 - r0, w, r2 - r0, w))  # eq. 10, written in place
-            torch.mul(gr_n[r0:r1, None, r0:r2, None], gc[None, :, None, :], out=weight)
-            weight = F.threshold(weight.view(rows, cols), cut, 0.0, inplace=True)
-            if need_sigma:
-                dlog = buf.get('dlog', (r1 - r0, w, r2 - r0, w))
-                torch.add(dr2[r0:r1, None, r0:r2, None], dc2[None, :, None, :], out=dlog)
-                dlog = dlog.view(rows, cols).div_(sigma_v ** 3).sub_(2.0 / sigma_v)
-            for b0 in range(0, b, chunk):
-                b1 = min(b, b0 + chunk)
-                e = buf.get('e', (b1 - b0, rows, cols))
-                t = buf.get('t', (b1 - b0, rows, cols))
-                # eq. 13 (+ eps): e = delta + eps, the L1 distance as three abs-differences
-                for c, xc in enumerate(colour):
-                    out = e if c == 0 else t
-                    torch.sub(xc[b0:b1, start:stop, None], xc[b0:b1, None, start:end],
-                              out=out).abs_()
-                    if c > 0:
-                        e.add_(t)
-                e.add_(EPS)
-                # eq. 12: with -z = e / (e - 1 - 2 eps), q = 1 + A z^2 and f = 1 - 2 / q
-                torch.div(e, torch.sub(e, 1.0 + 2.0 * EPS, out=t), out=t)
-                q = torch.addcmul(one, t, t, value=a_coef, out=e)
-                pair = [torch.div(weight, q, out=t)]
-                if need_mu:
-                    pair.append(torch.div(pair[0], q, out=buf.get('mq', q.shape)))
+        def row_blocks(images):
+            """Whole image rows [r0, r1) against the rows [r0, r2) within reach: the upper
+            triangle of the symmetric pairwise band (the rest is the transpose), for up to
+            ``images`` images at a time (``chunk``), within the budget."""
+            blocks, r0 = [], 0
+            while r0 < h and ka > 0:
+                chunk = min(images, max(1, budget // block_pairs(r0, r0 + 1)))
+                r1 = r0 + 1
+                while r1 < h and chunk * block_pairs(r0, r1 + 1) <= budget:
+                    r1 += 1
+                blocks.append((r0, r1, min(h, r1 + span), chunk))
+                r0 = r1
+            return blocks
+
+        def pairwise_products(acc, first, last, blocks, threads=0):
+            """Adds ``P y1`` for every pairwise kernel ``P`` of images [first, last) over
+            ``blocks`` to ``acc``; ``threads`` > 0 sets the torch threads of the calling thread."""
+            if threads:
+                torch.set_num_threads(threads)
+            buf = _BlockBuffers(dtype, device)
+            for r0, r1, r2, chunk in blocks:
+                start, stop, end = r0 * w, r1 * w, r2 * w
+                rows, cols = stop - start, end - start
+                weight = buf.get('weight', (r1 - r0, w, r2 - r0, w))  # eq. 10, in place
+                torch.mul(gr_n[r0:r1, None, r0:r2, None], gc[None, :, None, :], out=weight)
+                weight = F.threshold(weight.view(rows, cols), cut, 0.0, inplace=True)
                 if need_sigma:
-                    pair.append(torch.mul(pair[0], dlog, out=buf.get('ms', q.shape)))
-                for i, m in enumerate(pair):
-                    acc[i, b0:b1, :, start:stop].baddbmm_(y1[b0:b1, :, start:end], m.transpose(1, 2))
-                    if stop < end:  # the transposed (lower-triangle) half of the block
-                        acc[i, b0:b1, :, stop:end].baddbmm_(y1[b0:b1, :, start:stop],
-                                                            m[:, :, rows:])
-            r0 = r1
+                    dlog = buf.get('dlog', (r1 - r0, w, r2 - r0, w))
+                    torch.add(dr2[r0:r1, None, r0:r2, None], dc2[None, :, None, :], out=dlog)
+                    dlog = dlog.view(rows, cols).div_(sigma_v ** 3).sub_(2.0 / sigma_v)
+                for b0 in range(first, last, chunk):
+                    b1 = min(last, b0 + chunk)
+                    e = buf.get('e', (b1 - b0, rows, cols))
+                    t = buf.get('t', (b1 - b0, rows, cols))
+                    # eq. 13 (+ eps): e = delta + eps, the L1 distance as three abs-differences
+                    for c, xc in enumerate(colour):
+                        out = e if c == 0 else t
+                        torch.sub(xc[b0:b1, start:stop, None], xc[b0:b1, None, start:end],
+                                  out=out).abs_()
+                        if c > 0:
+                            e.add_(t)
+                    e.add_(EPS)
+                    # eq. 12: with -z = e / (e - 1 - 2 eps), q = 1 + A z^2 and f = 1 - 2 / q
+                    torch.div(e, torch.sub(e, 1.0 + 2.0 * EPS, out=t), out=t)
+                    q = torch.addcmul(one, t, t, value=a_coef, out=e)
+                    pair = [torch.div(weight, q, out=t)]
+                    if need_mu:
+                        pair.append(torch.div(pair[0], q, out=buf.get('mq', q.shape)))
+                    if need_sigma:
+                        pair.append(torch.mul(pair[0], dlog, out=buf.get('ms', q.shape)))
+                    for i, m in enumerate(pair):
+                        acc[i, b0:b1, :, start:stop].baddbmm_(y1[b0:b1, :, start:end],
+                                                              m.transpose(1, 2))
+                        if stop < end:  # the transposed (lower-triangle) half of the block
+                            acc[i, b0:b1, :, stop:end].baddbmm_(y1[b0:b1, :, start:stop],
+                                                                m[:, :, rows:])
+            return acc
+
+        # On CPU with T > 1 torch threads the blocks run in T threads of 1-thread operations, so
+        # that no barrier follows each of the many small operations (a competing process that
+        # stalls one thread then stalls only that thread's work): one image per task, taken
+        # by whichever thread is free (each image's sums stay in one thread, in a fixed order),
+        # or, with fewer images than threads, every T-th row block per thread, summed at the end.
+        threads = torch.get_num_threads()
+        acc = y.new_zeros(num, b, ka + 1, n)
+        blocks = row_blocks(b)
+        workers = min(threads, max(b, len(blocks))) if device.type == 'cpu' and ka else 1
+        if workers <= 1:
+            pairwise_products(acc, 0, b, blocks)
+        else:
+            with ThreadPoolExecutor(workers) as pool:
+                try:
+                    if b >= workers:
+                        blocks = row_blocks(1)
+                        list(pool.map(lambda i: pairwise_products(acc, i, i + 1, blocks, 1),
+                                      range(b)))
+                    else:
+                        parts = pool.map(
+                            lambda i: pairwise_products(torch.zeros_like(acc), 0, b,
+                                                        blocks[i::workers], 1), range(workers))
+                        acc = functools.reduce(torch.add, parts)
+                finally:
+                    torch.set_num_threads(threads)  # the process-wide count the workers set
         deg, nbr = acc[:, :, ka:], acc[:, :, :ka]
         lap_m = deg * y_act - nbr  # (D_P - P) y for every pairwise kernel P (active channels)
         lap_w = _separable_laplacian(y, gr_n, gc, h, w)

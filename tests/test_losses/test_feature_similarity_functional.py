@@ -202,3 +202,34 @@ def test_float32_blocks_hold_no_subnormal_numbers():
             assert ((g == 0) | (g >= math.exp(-40.0) * (1 - 1e-6))).all()
             assert not ((g != 0) & (g.abs() < tiny)).any()
         assert gc[0, 0] == 1.0 and gc[0, 299] == 0.0
+
+
+def test_cpu_threads_split_the_blocks_and_keep_the_thread_count():
+    # with T torch threads the blocks run in T threads of 1-thread operations: one image per task
+    # (T <= B) or every T-th row block per thread (T > B); the result is the dense one, the same
+    # on every call, and torch's thread count is T again afterwards
+    gen = torch.Generator().manual_seed(6)
+    image = torch.rand(2, 3, 9, 7, generator=gen, dtype=torch.float64)
+    gated = torch.rand(2, 4, 9, 7, generator=gen, dtype=torch.float64)
+    mu = torch.tensor(2.5, dtype=torch.float64)
+    sigma = torch.tensor(5.0, dtype=torch.float64)
+    ref_args = [t.clone().requires_grad_() for t in (gated, mu, sigma)]
+    ref = dense_feature_similarity(image, *ref_args)
+    ref_grads = torch.autograd.grad(ref, ref_args)
+    before = torch.get_num_threads()
+    try:
+        for threads in (3, 2, 1):
+            torch.set_num_threads(threads)
+            runs = []
+            for _ in range(2):
+                args = [t.clone().requires_grad_() for t in (gated, mu, sigma)]
+                value = pairwise_feature_similarity(image, *args, block_elements=60)
+                runs.append((value, *torch.autograd.grad(value, args)))
+                assert torch.get_num_threads() == threads
+            for a, b in zip(*runs):
+                assert torch.equal(a, b)
+            assert runs[0][0].item() == pytest.approx(ref.item(), rel=1e-12)
+            for g, g_ref in zip(runs[0][1:], ref_grads):
+                assert torch.allclose(g, g_ref, rtol=1e-10, atol=1e-12)
+    finally:
+        torch.set_num_threads(before)
