@@ -20,7 +20,7 @@ CAPS = ['--gpus', '2', '--cfg-options', 'max_iters=2',
         'train_cfg_options.train_dataloader.batch_size=4']
 
 
-def test_readme_run_pipeline_block_runs_as_written_on_two_gloo_ranks(tmp_path):
+def test_readme_run_pipeline_block_runs_as_written(tmp_path):
     commands = readme_block('run-pipeline')
     assert len(commands) == 2 and 'tools/run_pipeline.py' in commands[1]
     for name in ('configs', 'tools'):
