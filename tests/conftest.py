@@ -68,27 +68,23 @@ def tiny_voc(tmp_path_factory):
     return str(root)
 
 
-# The slowest tests (seconds on 2 cores: tests/test_tools/test_distributed_configs.py's one
-# launch trains every full-size config; each pipeline test runs a whole pipeline), first under
-# pytest-xdist so that no worker is left alone with one of them at the end of the run.
-SLOW_FIRST = ('tests/test_tools/test_distributed_configs.py',
-              'tests/test_pipeline/test_run_pipeline.py',
-              'tests/test_readme.py::test_readme_pipeline_block_runs_as_written',
+# The slowest modules (their tests share a module-scoped fixture or each run a whole pipeline),
+# scheduled first under pytest-xdist so that no worker is left alone with one at the end.
+SLOW_FIRST = ('tests/test_pipeline/test_run_pipeline.py',
+              'tests/test_tools/test_distributed_configs.py',
+              'tests/test_readme.py',
               'tests/test_pipeline/test_readme_pipeline.py',
-              'tests/test_tools/test_run_experiments.py')
+              'tests/test_tools/test_run_experiments.py',
+              'tests/test_docs.py')
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist's hook that reads the groups
 def pytest_collection_modifyitems(config, items):
-    """Under pytest-xdist (``make test``: ``-n 2 --dist loadgroup``, one thread per worker): the
-    tests of a module that share a module-scoped fixture run on one worker (``xdist_group`` named
-    after the module), so the fixture is built once; the slowest tests are scheduled first."""
-    if not hasattr(config, 'workerinput'):  # not an xdist worker: nothing changes
+    """Under pytest-xdist (``make test``: ``-n 2 --dist loadscope --no-loadscope-reorder``, one
+    thread per worker) each module runs on one worker, so a module-scoped fixture is built once
+    (xdist's ``loadgroup`` does not group under pytest 9.2: it renames node ids, which pytest
+    9.2 no longer allows); the slowest modules are sent first, in the order above."""
+    if not hasattr(config, 'workerinput'):  # not an xdist worker: the collection order
         return
-    for item in items:
-        info = getattr(item, '_fixtureinfo', None)
-        if info and any(defs[-1].scope == 'module' for defs in info.name2fixturedefs.values()):
-            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
 
     def rank(item):
         return next((i for i, prefix in enumerate(SLOW_FIRST)
