@@ -16,8 +16,10 @@ demo: setup data/synthetic_voc/cls_labels.json
 demo-baseline: setup data/synthetic_voc/cls_labels.json
 	$(PY) tools/train.py configs/cam/cam_r18_demo_synthetic.py --work-dir work_dirs/demo_synthetic_baseline
 
+# 2 pytest-xdist workers of one thread each, a module per worker (tests/conftest.py); the 25
+# slowest tests printed
 test: setup
-	$(PY) -m pytest tests -q --durations=25
+	$(PY) -m pytest tests -q --durations=25 -n 2 --dist loadscope --no-loadscope-reorder
 
 benchmark: setup
 	$(PY) tools/benchmarks/fsl.py

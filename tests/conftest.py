@@ -1,12 +1,19 @@
+import os
 import os.path as osp
 
-import cv2
-import numpy as np
-import pytest
-from mmengine.registry import init_default_scope
+if os.environ.get('PYTEST_XDIST_WORKER'):
+    # a pytest-xdist worker (``make test`` runs 2 on 2 cores): one thread for this process and
+    # every tool it launches, set before torch is imported (2 threaded workers oversubscribe)
+    for _var in ('OMP_NUM_THREADS', 'MKL_NUM_THREADS'):
+        os.environ[_var] = '1'
 
-import mmseg_hfpl  # noqa: F401  registers the plugin
-from mmseg_hfpl.datasets import make_synthetic_voc
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from mmengine.registry import init_default_scope  # noqa: E402
+
+import mmseg_hfpl  # noqa: E402,F401  registers the plugin
+from mmseg_hfpl.datasets import make_synthetic_voc  # noqa: E402
 
 init_default_scope('mmseg')  # build configs as a Runner would
 
@@ -59,3 +66,28 @@ def tiny_voc(tmp_path_factory):
     (root / 'ImageSets/Segmentation/aug.txt').write_text('2008_000002\n')
     np.save(root / 'cls_labels.npy', labels)
     return str(root)
+
+
+# The slowest modules (their tests share a module-scoped fixture or each run a whole pipeline),
+# scheduled first under pytest-xdist so that no worker is left alone with one at the end.
+SLOW_FIRST = ('tests/test_pipeline/test_run_pipeline.py',
+              'tests/test_tools/test_distributed_configs.py',
+              'tests/test_readme.py',
+              'tests/test_pipeline/test_readme_pipeline.py',
+              'tests/test_tools/test_run_experiments.py',
+              'tests/test_docs.py')
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under pytest-xdist (``make test``: ``-n 2 --dist loadscope --no-loadscope-reorder``, one
+    thread per worker) each module runs on one worker, so a module-scoped fixture is built once
+    (xdist's ``loadgroup`` does not group under pytest 9.2: it renames node ids, which pytest
+    9.2 no longer allows); the slowest modules are sent first, in the order above."""
+    if not hasattr(config, 'workerinput'):  # not an xdist worker: the collection order
+        return
+
+    def rank(item):
+        return next((i for i, prefix in enumerate(SLOW_FIRST)
+                     if item.nodeid.startswith(prefix)), len(SLOW_FIRST))
+
+    items.sort(key=rank)  # stable: the collection order within each rank

@@ -4,7 +4,9 @@ tables of the docs are the committed runner outputs; every image the docs show i
 The commands are read from the page itself (between the ``pipeline-commands`` markers) and run
 in a fresh working directory holding the repository's ``configs/``, ``tools/`` and ``.venv``,
 so every relative path means what it means in a shell there. Only the iteration caps (4
-training iterations instead of 1,500) and, with them, the checkpoint names are substituted.
+training iterations instead of 1,500) and, with them, the checkpoint names are substituted, and
+the dataset is made smaller (``SMALL``: 16 training and 4 validation images of 64 px instead of
+240 + 60 of 128 px; the runs' outputs are checked against the split the command made).
 """
 import glob
 import json
@@ -24,6 +26,8 @@ ITERS = 4
 CAPS = [f'train_cfg.max_iters={ITERS}', f'train_cfg.val_interval={ITERS}',
         f'param_scheduler.0.end={ITERS}', f'default_hooks.checkpoint.interval={ITERS}',
         'default_hooks.logger.interval=1']
+# the embedded dataset at test size (tools/make_synthetic_dataset.py's options)
+SMALL = ['--num-train', '16', '--num-val', '4', '--size', '64']
 
 
 def doc_files():
@@ -47,8 +51,10 @@ def readme_block(marker: str, doc: str = 'README.md'):
 
 def with_caps(command: str):
     """The command's arguments with the iteration caps added to training commands and the
-    checkpoint names changed to match."""
+    checkpoint names changed to match, and the embedded dataset made at test size."""
     args = shlex.split(command.replace('iter_1500.pth', f'iter_{ITERS}.pth'))
+    if 'tools/make_synthetic_dataset.py' in args:
+        args += SMALL
     if 'tools/train.py' in args:
         if '--cfg-options' in args:
             at = args.index('--cfg-options') + 1

@@ -47,7 +47,7 @@ log "build tools (setuptools keeps pkg_resources below 82; mmcv and mmengine nee
 log "run-time dependencies"
 "${PIP[@]}" addict packaging Pillow pyyaml rich termcolor yapf prettytable scipy \
     einops importlib-metadata mat4py modelindex ftfy regex opencv-python-headless matplotlib \
-    pytest
+    pytest pytest-xdist
 
 mmcv_wheel() { ls "$WHEELS"/mmcv-"$MMCV_VERSION"-*.whl 2>/dev/null | head -n 1; }
 if [ -z "$(mmcv_wheel)" ]; then

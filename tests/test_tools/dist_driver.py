@@ -20,6 +20,7 @@ import json
 import math
 import os.path as osp
 import sys
+import time
 import traceback
 
 import torch
@@ -140,11 +141,13 @@ def main() -> None:
     results = {}
     for spec in specs:
         torch.manual_seed(0)
+        start = time.perf_counter()
         try:
             record = train_one(spec, work_root)
         except Exception as exc:  # recorded; the test names the run and shows the error
             record = dict(iters=[], error=f'{type(exc).__name__}: {exc}',
                           traceback=traceback.format_exc()[-3000:])
+        record['seconds'] = round(time.perf_counter() - start, 2)  # reported, never asserted
         for it in record.get('iters', []):
             it['finite'] = all(math.isfinite(v) for v in it['losses'].values())
         gathered = [None] * dist.get_world_size()
