@@ -4,15 +4,15 @@
 # batch 8, SGD poly, weight decay 5e-4, x10 for the new layers as SEAM's ResNet-38 version) on the
 # ImageNet EfficientNet-Lite0 of the CAM stage at output stride 8 (stages 4, 5 and the 1280-channel
 # head: 112, 192, 1280 channels, as configs/seam/seam_effnet_msrc.py), frozen BatchNorm. Sized for
-# 2 CPU cores: crops of 224 (28 x 28 grid; PSA: 448), 120 iterations (3 epochs of the 320 images;
-# PSA / SEAM: 8 epochs of 10,582).
+# 2 CPU cores: crops of 160 (the CAM stage's; a 20 x 20 grid, PSA: 448 and 56 x 56), 80 iterations
+# (2 epochs of the 320 images; PSA / SEAM: 8 epochs of 10,582).
 #   python tools/train.py THIS --cfg-options pseudo_label_dir=DIR/aff_crf
 #   python tools/refine_pseudo_labels.py THIS CKPT --cams DIR/cams --out DIR/aff \
 #       --beta 8 --logt 6 --bg-alpha 6
 _base_ = './affinitynet_r50-d8_voc12aug.py'
 pseudo_label_dir = 'work_dirs/pseudo_labels/msrc/aff_crf'
 data_root = '../shared/data/msrc_voc'
-crop_size = 224
+crop_size = 160
 model = dict(
     data_preprocessor=dict(size=(crop_size, crop_size)),
     backbone=dict(
@@ -61,6 +61,6 @@ test_dataloader = dict(
 optim_wrapper = dict(
     optimizer=dict(lr=0.01),
     paramwise_cfg=dict(custom_keys={'projs': dict(lr_mult=10.0), 'fuse': dict(lr_mult=10.0)}))
-param_scheduler = [dict(type='PolyLR', eta_min=0, power=0.9, begin=0, end=120, by_epoch=False)]
-train_cfg = dict(max_iters=120)
-default_hooks = dict(logger=dict(interval=10), checkpoint=dict(interval=120))
+param_scheduler = [dict(type='PolyLR', eta_min=0, power=0.9, begin=0, end=80, by_epoch=False)]
+train_cfg = dict(max_iters=80)
+default_hooks = dict(logger=dict(interval=10), checkpoint=dict(interval=80))

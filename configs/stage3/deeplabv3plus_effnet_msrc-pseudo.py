@@ -3,8 +3,9 @@
 # stage 1, 24 channels, into the decoder; the 1280-channel head into the ASPP, rates 6 / 12 / 18),
 # trained on the pseudo-labels of the 320 train images and scored on the 80 val images with
 # their real masks (J, F, J&F), as deeplabv3plus_r18tiny_synthetic-pseudo.py on the embedded
-# data. Sized for 2 CPU cores: 128-channel head, crops of 224 from images rescaled to 0.7-1.3 of a
-# 320 side (the MSRC photos are 320 x 213), batch 8, 600 iterations (15 epochs), SGD 0.01 poly.
+# data. Sized for 2 CPU cores: 128-channel head, crops of 160 from images rescaled to 0.7-1.3 of a
+# 320 side (the MSRC photos are 320 x 213), batch 8, 200 iterations (5 epochs), SGD 0.01 poly;
+# the test's multi-scale views at 0.75, 1, 1.25 + flip (seam_final_test.py: 0.5-1.75).
 #   python tools/train.py THIS --cfg-options pseudo_label_dir=DIR   (e.g. the random walk's)
 #   python tools/test.py THIS CKPT --tta [--cfg-options test_crf=True]
 _base_ = [
@@ -13,7 +14,7 @@ _base_ = [
     '../_base_/test_time/seam_final_test.py'
 ]
 pseudo_label_dir = 'work_dirs/pseudo_labels/msrc/aff'
-crop_size = (224, 224)
+crop_size = (160, 160)
 norm_cfg = dict(type='BN', requires_grad=True)
 model = dict(
     pretrained=None,
@@ -46,7 +47,18 @@ train_dataloader = dict(
 val_dataloader = dict(dataset=dict(ann_file='ImageSets/Segmentation/val.txt'))
 test_dataloader = val_dataloader
 optim_wrapper = dict(optimizer=dict(lr=0.01, weight_decay=5e-4))
-param_scheduler = [dict(type='PolyLR', eta_min=1e-4, power=0.9, begin=0, end=600, by_epoch=False)]
-train_cfg = dict(max_iters=600, val_interval=600)
-default_hooks = dict(logger=dict(interval=20), checkpoint=dict(interval=600))
+param_scheduler = [dict(type='PolyLR', eta_min=1e-4, power=0.9, begin=0, end=200, by_epoch=False)]
+train_cfg = dict(max_iters=200, val_interval=200)
+default_hooks = dict(logger=dict(interval=20), checkpoint=dict(interval=200))
 custom_hooks = []
+img_ratios = [0.75, 1.0, 1.25]
+tta_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='TestTimeAug', transforms=[
+        [dict(type='Resize', scale_factor=r, keep_ratio=True, interpolation='bicubic')
+         for r in img_ratios],
+        [dict(type='RandomFlip', prob=0., direction='horizontal'),
+         dict(type='RandomFlip', prob=1., direction='horizontal')],
+        [dict(type='LoadAnnotations')], [dict(type='PackSegInputs')]
+    ])
+]
