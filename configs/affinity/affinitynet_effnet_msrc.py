@@ -56,8 +56,7 @@ test_dataloader = dict(
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(_split, data_prefix=dict(img_path='JPEGImages', seg_map_path='SegmentationClass'),
-                 pipeline=[dict(type='LoadImageFromFile'), dict(type='LoadAnnotations'),
-                           dict(type='PackSegInputs')]))
+                 pipeline=_base_.test_pipeline))
 optim_wrapper = dict(
     optimizer=dict(lr=0.01),
     paramwise_cfg=dict(custom_keys={'projs': dict(lr_mult=10.0), 'fuse': dict(lr_mult=10.0)}))
