@@ -26,6 +26,10 @@ model = dict(
         out_indices=(1, 7),
         output_stride=16,
         dilate=True,
+        # frozen BatchNorm (as the CAM stage): EfficientNet's BN keeps 1% of each batch in its
+        # running statistics, too little over 200 iterations: trained BN scored the supervised
+        # reference at J 8.3 on val against 88% pixel accuracy on its training crops
+        norm_eval=True,
         pretrained=True),
     decode_head=dict(
         in_index=1, in_channels=1280, channels=128, c1_in_channels=24, c1_channels=48,
