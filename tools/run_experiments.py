@@ -42,8 +42,8 @@ every scored entry of every stage (the CAM training's validation, the pseudo-lab
 ``metrics.json`` entries, the random walk's, the tests') goes to ``stages.csv`` (every run),
 ``stages.md`` (mean +- std per experiment, stage and entry) and ``stages.png`` (J and F of one
 entry per stage, ``STAGE_PLOT_ENTRIES``). A killed pipeline run continues where it stopped (the
-pipeline tool skips its finished stages). ``--collect`` starts nothing new: it tabulates the
-recorded runs and the pipeline runs whose work directory has finished every stage.
+pipeline tool skips its finished stages). ``--collect`` starts nothing: it tabulates the
+recorded runs and the finished ones of the work directories (their ``metrics.json``).
 
 ``--rekey`` first gives the recorded runs the keys of the current configs, matched by experiment
 name, for a change in how the configs are written that trains exactly the same (for example
@@ -291,22 +291,6 @@ def run_pipeline(exp: dict, seed: int, work: str, threads: int) -> tuple:
     print(f'[done] {exp["name"]} seed {seed}: ' +
           '  '.join(f'{k} {metrics[k]:.2f}' for k in METRICS), flush=True)
     return metrics, rows
-
-
-def pipeline_finished(exp: dict, work: str) -> bool:
-    """Whether ``<work>/pipeline.json`` records every stage of the experiment as done."""
-    state = read_json(osp.join(work, 'pipeline.json'))
-    if not state:
-        return False
-    _, stages, _ = pipeline_plan(exp)
-    return all((state['stages'].get(s.name) or {}).get('status') == 'done' for s in stages)
-
-
-def read_json(path: str):
-    if not osp.isfile(path):
-        return None
-    with open(path) as f:
-        return json.load(f)
 
 
 def previous_stage_rows(results: str) -> dict:
@@ -616,9 +600,8 @@ def main():
     parser.add_argument('--results', help='tables, plots and the record of finished runs '
                         "(default: the study's results_dir, else --out)")
     parser.add_argument('--collect', action='store_true',
-                        help='start no new run: tabulate the recorded runs and the pipeline '
-                        'runs whose work directory records every stage as done (their '
-                        'pipeline tool checks them and skips every stage)')
+                        help='start nothing: tabulate the recorded runs and those whose work '
+                        'directory holds the metrics.json of a finished run')
     parser.add_argument('--rekey', action='store_true',
                         help='re-identify the recorded runs of this study by experiment name '
                         'with the current config keys, then continue (only after a change of '
@@ -667,8 +650,7 @@ def main():
                     done = json.load(f)
                 runs[key] = {k: done[k] for k in METRICS}
                 stage_rows[key] = done['stages']
-            if (key not in runs or key not in stage_rows) and (
-                    not args.collect or pipeline_finished(exp, work)):
+            if (key not in runs or key not in stage_rows) and not args.collect:
                 metrics, rows = run_pipeline(exp, seed, work, threads)
                 with lock:
                     runs[key], stage_rows[key] = metrics, rows

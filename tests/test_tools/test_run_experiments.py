@@ -349,12 +349,13 @@ def test_pipeline_study_runs_resumes_and_tabulates(synthetic_root, tmp_path):
     assert (results / 'results.md').read_text().splitlines()[2:] == table.splitlines()[2:]
     assert [r for r in csv.DictReader(open(results / 'stages.csv'))
             if r['experiment'] == 'SEAM'] == stages
-    # --collect tabulates a finished pipeline work directory that no table records yet
-    # (its stages are checked and skipped) and starts nothing else
+    # --collect starts nothing: it tabulates the finished runs of the work directories (their
+    # metrics.json) that no table records yet, and leaves the unfinished ones alone
     collected = tmp_path / 'collected'
-    os.remove(out / 'SEAM' / 'seed0' / 'metrics.json')
     shutil.rmtree(out / 'SEAM_CAM_labels')
     log = run('--out', str(out), '--results', str(collected), '--collect')
-    assert log.count('[run]') == 1 and '[run] SEAM CAM labels' not in log
+    assert '[run]' not in log
+    assert not (out / 'SEAM_CAM_labels').exists()
     assert [r['experiment'] for r in csv.DictReader(open(collected / 'results.csv'))
             if r['seed'] == '0'] == ['SEAM']
+    assert [r for r in csv.DictReader(open(collected / 'stages.csv'))] == stages
