@@ -59,7 +59,8 @@ def test_study_files_name_existing_configs(path):
     names = [e['name'] for e in study.experiments]
     assert len(names) == len(set(names)) and len(study.seeds) >= 2
     for exp in study.experiments:
-        assert os.path.isfile(os.path.join(ROOT, exp['config'])), exp['config']
+        path = exp.get('config') or exp['pipeline']  # a config, or a pipeline config
+        assert os.path.isfile(os.path.join(ROOT, path)), path
 
 
 @pytest.mark.parametrize('name', ['voc12_aug', 'coco2014', 'voc_layout_template', 'synthetic_voc'])

@@ -246,6 +246,9 @@ def test_tool_commands_name_existing_flags_configs_and_keys(page, line, args):
         cfg = load(config)
         if '/studies/' in config:  # tools/run_experiments.py STUDY
             for exp in cfg.experiments:
+                if 'pipeline' in exp:  # its options: tests/test_tools/test_run_experiments.py
+                    assert osp.isfile(osp.join(ROOT, exp['pipeline'])), f'{where}: {exp}'
+                    continue
                 exp_cfg = load(exp['config'])
                 for option in exp.get('cfg_options', []):  # ['key=value', ...]
                     key = option.split('=', 1)[0]

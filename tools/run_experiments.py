@@ -31,12 +31,27 @@ each sweep ``group`` and protocol a plot ``<group>_<protocol>.png`` of the sweep
 F at background 0.25 against ``x``; a run whose pseudo-labels are missing there and whose
 checkpoint is gone is trained again for them.
 
+An experiment's own ``seeds`` narrow the study's; ``priority=1`` runs it after those without
+(seed-major within each priority). ``dict(name=..., pipeline='configs/pipelines/X.py',
+cfg_options=[...], to=STAGE, final='stage[/entry]')`` in ``experiments`` runs a whole pipeline instead (``tools/run_pipeline.py`` with
+``train_cfg_options.randomness.seed=<seed>`` and the ``cfg_options`` on the pipeline config,
+``--to`` when ``to`` is given) in ``<out>/<name>/seed<seed>/``: its key is the hash of every
+stage's resolved config (base files merged, the options applied, without the seed), its J / F /
+J&F in ``results.csv`` those of its last scored stage (``final='stage'`` names another), and
+every scored entry of every stage (the CAM training's validation, the pseudo-label tool's
+``metrics.json`` entries, the random walk's, the tests') goes to ``stages.csv`` (every run),
+``stages.md`` (mean +- std per experiment, stage and entry) and ``stages.png`` (J and F of one
+entry per stage, ``STAGE_PLOT_ENTRIES``). A killed pipeline run continues where it stopped (the
+pipeline tool skips its finished stages). ``--collect`` starts nothing: it tabulates the
+recorded runs and the finished ones of the work directories (their ``metrics.json``).
+
 ``--rekey`` first gives the recorded runs the keys of the current configs, matched by experiment
 name, for a change in how the configs are written that trains exactly the same (for example
 the ``add_on`` interface, whose losses ``tests/test_models/test_add_on_parity.py`` shows equal):
 otherwise such a change would retrain every run.
 """
 import argparse
+import contextlib
 import csv
 import hashlib
 import json
@@ -82,8 +97,34 @@ def resolved_config(exp: dict) -> Config:
     return cfg
 
 
+def pipeline_plan(exp: dict):
+    """(pipeline config, its stages up to ``exp['to']``, their StagePlan) of a pipeline
+    experiment, the ``cfg_options`` applied; the stage configs are read from the repository."""
+    from mmseg_hfpl.pipeline.stages import (StagePlan, find_stage, load_pipeline,
+                                            parse_option_strings)
+    with contextlib.chdir(ROOT):  # stage configs are named relative to the repository
+        pcfg, stages = load_pipeline(osp.join(ROOT, exp['pipeline']),
+                                     parse_option_strings(list(exp.get('cfg_options', []))))
+        last = find_stage(stages, exp.get('to'), f"to of {exp['name']}")
+        stages = stages if last is None else stages[:last + 1]
+        plan = StagePlan(pcfg, stages, work_dir='')
+        for stage in stages:
+            plan.config(stage)  # resolved here, where the relative paths hold
+    return pcfg, stages, plan
+
+
 def run_key(exp: dict) -> str:
-    """Hash of the experiment's resolved config (base files merged, ``cfg_options`` applied)."""
+    """Hash of the experiment's resolved config (base files merged, ``cfg_options`` applied);
+    of a pipeline experiment, of every stage it runs (kind, tool options, resolved config)."""
+    if 'pipeline' in exp:
+        from mmseg_hfpl.pipeline.stages import NOT_FINGERPRINTED
+        _, stages, plan = pipeline_plan(exp)
+        text = json.dumps([dict(name=s.name, kind=s.kind, model=s.model, inputs=s.inputs,
+                                args={k: v for k, v in s.args.items()
+                                      if k not in NOT_FINGERPRINTED},
+                                config=plan.config_text(s)) for s in stages],
+                          sort_keys=True, default=str)
+        return hashlib.sha1(text.encode()).hexdigest()[:12]
     return hashlib.sha1(resolved_config(exp).pretty_text.encode()).hexdigest()[:12]
 
 
@@ -205,6 +246,136 @@ def train(exp: dict, seed: int, work: str, threads: int) -> dict:
     return metrics
 
 
+STAGE_FIELDS = ['experiment', 'key', 'seed', 'stage', 'entry', 'how', 'threshold', *METRICS]
+
+
+def pipeline_stage_rows(state: dict) -> list:
+    """One row per scored entry of every finished stage of a pipeline's ``pipeline.json``, in
+    stage order: stage, entry, how it was scored, threshold, J, F, J&F."""
+    rows = []
+    for name in state.get('order') or list(state['stages']):
+        record = state['stages'].get(name) or {}
+        for entry, row in (record.get('metrics') or {}).items():
+            rows.append(dict(stage=name, entry=entry, how=row.get('how', ''),
+                             threshold=row.get('threshold', ''),
+                             **{k: f'{row[k]:.4f}' if k in row else '' for k in METRICS}))
+    return rows
+
+
+def headline(rows: list, exp: dict) -> dict:
+    """J / F / J&F of a pipeline run: the entry ``exp['final']`` (``'stage'``: its first
+    entry, or ``'stage/entry'``), default the last stage with scores."""
+    final = exp.get('final') or [r for r in rows if r['J'] != ''][-1]['stage']
+    stage, _, entry = final.partition('/')
+    row = next((r for r in rows if r['stage'] == stage and entry in ('', r['entry'])), None)
+    if row is None:
+        raise RuntimeError(f"{exp['name']}: the pipeline recorded no scores {final!r}")
+    return {k: float(row[k]) if row[k] != '' else float('nan') for k in METRICS}
+
+
+def run_pipeline(exp: dict, seed: int, work: str, threads: int) -> tuple:
+    """``tools/run_pipeline.py`` of a pipeline experiment at ``seed``; returns (J / F / J&F of
+    its final stage, the rows of every stage), also kept in ``<work>/metrics.json``."""
+    os.makedirs(work, exist_ok=True)
+    cmd = [sys.executable, osp.join(ROOT, 'tools', 'run_pipeline.py'), exp['pipeline'],
+           '--work-dir', osp.abspath(work)] + (['--to', exp['to']] if exp.get('to') else []) + [
+           '--cfg-options', f'train_cfg_options.randomness.seed={seed}',
+           *exp.get('cfg_options', [])]
+    print(f'[run] {exp["name"]} seed {seed} -> {work}', flush=True)
+    run_tool(cmd, osp.join(work, 'run.log'), threads, f'{exp["name"]} seed {seed}')
+    with open(osp.join(work, 'pipeline.json')) as f:
+        rows = pipeline_stage_rows(json.load(f))
+    metrics = headline(rows, exp)
+    with atomic_path(osp.join(work, 'metrics.json')) as tmp, open(tmp, 'w') as f:
+        json.dump(dict(metrics, stages=rows), f)
+    print(f'[done] {exp["name"]} seed {seed}: ' +
+          '  '.join(f'{k} {metrics[k]:.2f}' for k in METRICS), flush=True)
+    return metrics, rows
+
+
+def previous_stage_rows(results: str) -> dict:
+    """``{(key, seed): [rows]}`` of ``stages.csv`` (one experiment's rows per key)."""
+    out, names = {}, {}
+    for row in read_csv(osp.join(results, 'stages.csv')):
+        key = (row['key'], int(row['seed']))
+        if names.setdefault(key, row['experiment']) == row['experiment']:
+            out.setdefault(key, []).append(
+                {k: row[k] for k in STAGE_FIELDS if k not in ('experiment', 'key', 'seed')})
+    return out
+
+
+def write_stage_tables(experiments, seeds, stage_rows: dict, out: str, command: str) -> list:
+    """``stages.csv`` (every pipeline run) and ``stages.md`` (mean +- std over the seeds per
+    experiment, stage and entry); returns the summary rows."""
+    records = [dict(row, experiment=exp['name'], key=exp['key'], seed=seed)
+               for exp in experiments for seed in seeds
+               for row in stage_rows.get((exp['key'], seed), [])]
+    if not records:
+        return []
+    with open(osp.join(out, 'stages.csv'), 'w', newline='') as f:
+        writer = csv.DictWriter(f, fieldnames=STAGE_FIELDS, extrasaction='ignore')
+        writer.writeheader()
+        writer.writerows(records)
+    groups = {}
+    for r in records:
+        groups.setdefault((r['experiment'], r['stage'], r['entry']), []).append(r)
+    summary = []
+    lines = [f'Every scored stage of the pipeline runs, mean ± std over the seeds (`{command}`)',
+             '', '| experiment | stage | entry | how | seeds | J | F | J&F |',
+             '| --- | --- | --- | --- | --- | --- | --- | --- |']
+    for (name, stage, entry), rows in groups.items():
+        cells, stats = [], {}
+        for k in METRICS:
+            values = [float(r[k]) for r in rows if r[k] not in ('', None)]
+            if values:
+                std = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+                stats[k] = (float(np.mean(values)), std)
+                cells.append(f'{stats[k][0]:.2f} ± {std:.2f}')
+            else:
+                cells.append('—')
+        summary.append(dict(experiment=name, stage=stage, entry=entry, n=len(rows), **stats))
+        how = rows[0]['how'] + (f" (threshold {float(rows[0]['threshold']):.2f})"
+                                if rows[0]['threshold'] not in ('', None) else '')
+        lines.append(f'| {name} | {stage} | {entry} | {how} | {len(rows)} | ' +
+                     ' | '.join(cells) + ' |')
+    with open(osp.join(out, 'stages.md'), 'w') as f:
+        f.write('\n'.join(lines) + '\n')
+    return summary
+
+
+#: the entry of each kind of stage drawn in ``stages.png`` (the others are in ``stages.md``)
+STAGE_PLOT_ENTRIES = ('train', 'cam_sweep_best', 'random_walk', 'test')
+
+
+def write_stage_plot(summary: list, out: str) -> list:
+    """``stages.png``: J and F (mean +- std) of each pipeline experiment along its stages, one
+    entry per stage (``STAGE_PLOT_ENTRIES``: the CAM training's validation, the sweep-best CAM
+    labels, the random walk, the tests)."""
+    points = [r for r in summary if r['entry'] in STAGE_PLOT_ENTRIES and 'J' in r]
+    if not points:
+        return []
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    stages = list(dict.fromkeys(r['stage'] for r in points))
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
+    for ax, metric in zip(axes, ('J', 'F')):
+        for name in dict.fromkeys(r['experiment'] for r in points):
+            pts = [r for r in points if r['experiment'] == name and metric in r]
+            ax.errorbar([stages.index(r['stage']) for r in pts], [r[metric][0] for r in pts],
+                        yerr=[r[metric][1] for r in pts], marker='o', capsize=3, label=name)
+        ax.set_xticks(range(len(stages)))
+        ax.set_xticklabels(stages, rotation=20, ha='right')
+        ax.set_ylabel(f'{metric} (%, mean +- std over seeds)')
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=8)
+    fig.tight_layout()
+    path = osp.join(out, 'stages.png')
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return [path]
+
+
 def make_pseudo_labels(exp: dict, seed: int, work: str, protocol: dict, threads: int) -> list:
     out = osp.join(work, 'pseudo_labels', slug(protocol['name']))
     cmd = [sys.executable, osp.join(ROOT, 'tools', 'make_pseudo_labels.py'),
@@ -221,7 +392,7 @@ def summarise(experiments, seeds, runs) -> list:
     """Mean +- sample std over the seeds finished so far (``n`` of them)."""
     rows = []
     for exp in experiments:
-        done = [s for s in seeds if (exp['key'], s) in runs]
+        done = [s for s in seeds if (exp['key'], s) in runs and s in exp.get('seeds', seeds)]
         if not done:
             continue
         values = np.array([[runs[(exp['key'], s)][k] for k in METRICS] for s in done])
@@ -248,12 +419,13 @@ def write_tables(rows, seeds, out: str, command: str) -> str:
         writer.writerow(['experiment', 'config', 'key', 'seed', *METRICS])
         for r in rows:
             exp = r['exp']
-            writer.writerow([exp['name'], exp['config'], exp['key'], 'mean',
+            config = exp.get('config') or exp['pipeline']
+            writer.writerow([exp['name'], config, exp['key'], 'mean',
                              *[f'{v:.4f}' for v in r['mean']]])
-            writer.writerow([exp['name'], exp['config'], exp['key'], 'std',
+            writer.writerow([exp['name'], config, exp['key'], 'std',
                              *[f'{v:.4f}' for v in r['std']]])
             for seed, vals in zip(r['seeds'], r['values']):
-                writer.writerow([exp['name'], exp['config'], exp['key'], seed,
+                writer.writerow([exp['name'], config, exp['key'], seed,
                                  *[f'{v:.4f}' for v in vals]])
     return table
 
@@ -427,6 +599,9 @@ def main():
     parser.add_argument('--out', help='work directories (default: work_dirs/studies/<study>)')
     parser.add_argument('--results', help='tables, plots and the record of finished runs '
                         "(default: the study's results_dir, else --out)")
+    parser.add_argument('--collect', action='store_true',
+                        help='start nothing: tabulate the recorded runs and those whose work '
+                        'directory holds the metrics.json of a finished run')
     parser.add_argument('--rekey', action='store_true',
                         help='re-identify the recorded runs of this study by experiment name '
                         'with the current config keys, then continue (only after a change of '
@@ -447,6 +622,7 @@ def main():
         for old, new in rekey(results, experiments).items():
             print(f'[rekey] {old} -> {new}', flush=True)
     runs, pls = previous_runs(results), previous_pseudo_labels(results)
+    stage_rows = previous_stage_rows(results)
     names = {p['name'] for p in protocols}
     for other in study.get('reuse_results', []):
         runs = {**previous_runs(osp.join(ROOT, other)), **runs}
@@ -460,6 +636,7 @@ def main():
         rows = summarise(experiments, seeds, runs)
         table = write_tables(rows, seeds, results, command)
         write_pseudo_label_tables(experiments, seeds, pls, results, command)
+        write_stage_tables(experiments, seeds, stage_rows, results, command)
         return rows, table
 
     def job(exp, seed):
@@ -467,9 +644,23 @@ def main():
         work = osp.join(out, slug(exp['name']), f'seed{seed}')
         result = osp.join(work, 'metrics.json')
         todo = [p for p in protocols if seed in p['seeds'] and (*key, p['name']) not in pls]
+        if 'pipeline' in exp:
+            if osp.isfile(result) and (key not in runs or key not in stage_rows):
+                with open(result) as f:
+                    done = json.load(f)
+                runs[key] = {k: done[k] for k in METRICS}
+                stage_rows[key] = done['stages']
+            if (key not in runs or key not in stage_rows) and not args.collect:
+                metrics, rows = run_pipeline(exp, seed, work, threads)
+                with lock:
+                    runs[key], stage_rows[key] = metrics, rows
+                    record()
+            return
         if key not in runs and osp.isfile(result):
             with open(result) as f:
                 runs[key] = json.load(f)
+        if args.collect:
+            return
         if key not in runs or (todo and last_checkpoint(work) is None):
             metrics = train(exp, seed, work, threads)
             with lock:
@@ -486,19 +677,26 @@ def main():
 
     # seed-major order: a partly finished study already has every experiment at the first
     # seed; one job per distinct (config, seed)
+    # (an experiment's own ``seeds`` narrow the study's; ``priority`` > 0 runs it after the
+    # others, at every seed)
     jobs, seen = [], set()
-    for seed in seeds:
-        for exp in experiments:
-            if (exp['key'], seed) not in seen:
-                seen.add((exp['key'], seed))
-                jobs.append((exp, seed))
+    for priority in sorted({exp.get('priority', 0) for exp in experiments}):
+        for seed in seeds:
+            for exp in experiments:
+                if exp.get('priority', 0) != priority or seed not in exp.get('seeds', seeds):
+                    continue
+                if (exp['key'], seed) not in seen:
+                    seen.add((exp['key'], seed))
+                    jobs.append((exp, seed))
     with ThreadPoolExecutor(max_workers=args.workers) as pool:
         for future in [pool.submit(job, exp, seed) for exp, seed in jobs]:
             future.result()
     rows, table = record()
     print(table)
-    for path in write_plots(rows, results) + write_protocol_plots(experiments, seeds, pls,
-                                                                     results):
+    summary = write_stage_tables(experiments, seeds, stage_rows, results, command)
+    for path in (write_plots(rows, results) + write_protocol_plots(experiments, seeds, pls,
+                                                                      results)
+                 + write_stage_plot(summary, results)):
         print(f'plot: {path}')
 
 

@@ -31,7 +31,8 @@ def built_models():
     return {}
 
 
-@pytest.mark.parametrize('path', [p for p in PIPELINES if p.endswith(('_voc.py', '_coco.py'))],
+@pytest.mark.parametrize('path', [p for p in PIPELINES
+                                  if p.endswith(('_voc.py', '_coco.py', '_msrc.py'))],
                          ids=lambda p: osp.basename(p))
 def test_full_size_pipeline_resolves(path, built_models, monkeypatch):
     monkeypatch.chdir(ROOT)
@@ -161,3 +162,32 @@ def test_stage_directory_of_others_is_never_removed(synthetic_root, tmp_path, mo
     with pytest.raises(UnsafeOutputError, match='did not write'):
         pipe.run()
     assert (theirs / 'notes.txt').read_text() == 'not written by the pipeline'
+
+
+@pytest.mark.parametrize('twin,cam', [('hfpl_seam_effnet_msrc', 'seam_effnet_msrc_isl_fsl'),
+                                      ('hfpl_seam_effnet_msrc_fsl', 'seam_effnet_msrc_fsl'),
+                                      ('hfpl_seam_effnet_msrc_isl', 'seam_effnet_msrc_isl')])
+def test_msrc_add_on_twins_differ_only_by_the_cam_network_and_the_low_alpha(twin, cam,
+                                                                             monkeypatch):
+    """configs/pipelines/seam_effnet_msrc.py's add-on twins (the study
+    configs/studies/seam_msrc_pipeline.py): the CAM config of configs/hfpl/msrc/ and the CRF
+    alphas 1 / 24 instead of 4 / 24, every other stage as the baseline's; the supervised
+    reference trains the same segmentor on the real masks and tests it the same way."""
+    monkeypatch.chdir(ROOT)
+    _, base = load_pipeline('configs/pipelines/seam_effnet_msrc.py')
+    _, other = load_pipeline(f'configs/pipelines/{twin}.py')
+    assert [s.name for s in base] == [s.name for s in other]
+    assert other[0].config == f'configs/hfpl/msrc/{cam}.py'
+    assert base[1].args['crf'] == [4, 24] and other[1].args['crf'] == [1, 24]
+    assert dict(base[1].args, crf=None) == dict(other[1].args, crf=None)
+    for a, b in zip(base[2:], other[2:]):
+        assert (a.kind, a.config, a.model, a.inputs, a.args, a.cfg_options) == \
+            (b.kind, b.config, b.model, b.inputs, b.args, b.cfg_options), a.name
+    _, sup = load_pipeline('configs/pipelines/supervised_effnet_msrc.py')
+    assert [s.name for s in sup] == ['segmentor', 'test', 'test_crf']
+    pseudo, gt = (resolved_config(s.config, []) for s in (base[4], sup[0]))
+    assert pseudo.model == gt.model and pseudo.train_cfg == gt.train_cfg
+    assert gt.train_dataloader.dataset.data_prefix.seg_map_path == 'SegmentationClass'
+    assert gt.get('pseudo_label_dir') is None
+    for a, b in zip(base[5:], sup[1:]):
+        assert (a.kind, a.args, a.cfg_options) == (b.kind, b.args, b.cfg_options)

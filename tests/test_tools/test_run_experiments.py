@@ -239,9 +239,12 @@ def test_every_study_experiment_resolves_and_builds_its_model(runner, path):
     recorded = {(row['experiment'], row['key']) for row in recorded}
     for exp in study.experiments:
         key = runner.run_key(exp)
-        if recorded:
+        if recorded and not exp.get('pipeline'):
             assert (exp['name'], key) in recorded, (
                 f"{exp['name']}: run key {key} is not in the committed results of {path}")
+        if exp.get('pipeline'):
+            check_pipeline_experiment(runner, exp, built)
+            continue
         cfg = runner.resolved_config(exp)
         for option in exp.get('cfg_options', []):  # in the resolved config as given
             (name, value), = parser.parse_args(['--o', option]).o.items()
@@ -258,3 +261,101 @@ def test_every_study_experiment_resolves_and_builds_its_model(runner, path):
             assert model.decode_head.add_on.lam == pytest.approx(
                 add_on['isl'].get('lam', 0.2)), exp['name']
         del model
+
+
+def check_pipeline_experiment(runner, exp, built):
+    """A pipeline experiment: its options reach the pipeline config, every stage config resolves
+    and every training stage builds its model (once per resolved config)."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument('--o', nargs='+', action=DictAction)
+    pcfg, stages, plan = runner.pipeline_plan(exp)
+    for option in exp.get('cfg_options', []):
+        (name, value), = parser.parse_args(['--o', option]).o.items()
+        node = pcfg
+        for part in name.split('.'):
+            node = node[part]
+        assert node == value, (exp['name'], option)
+    if exp.get('to'):
+        assert stages[-1].name == exp['to']
+    if exp.get('final'):
+        assert exp['final'].split('/')[0] in [s.name for s in stages], exp['name']
+    for stage in stages:
+        cfg = plan.config(stage)
+        key = plan.config_text(stage)
+        if stage.kind != 'train' or key in built:
+            continue
+        built.add(key)
+        MODELS.build(cfg.model)
+
+
+def test_pipeline_study_runs_resumes_and_tabulates(synthetic_root, tmp_path):
+    """A study of pipeline experiments (``pipeline=...``): the SEAM pipeline on the embedded
+    data (2 iterations per training stage) and its first two stages alone (``to``); the
+    results hold the last test's J / F / J&F and every stage's scores, as the pipeline recorded
+    them; a rerun and a fresh machine with the results directory alone run nothing again."""
+    opts = [f'data_root={synthetic_root}', 'max_iters=2',
+            'train_cfg_options.train_dataloader.batch_size=4']
+    study = tmp_path / 'study.py'
+    study.write_text(
+        'seeds = [0]\n'
+        'experiments = [\n'
+        f"    dict(name='SEAM', pipeline='configs/pipelines/seam_synthetic.py', "
+        f"cfg_options={opts!r}),\n"
+        f"    dict(name='SEAM CAM labels', pipeline='configs/pipelines/seam_synthetic.py', "
+        f"cfg_options={opts!r}, to='pseudo_labels', final='pseudo_labels/cam_sweep_best'),\n"
+        ']\n')
+
+    def run(*args):
+        env = dict(os.environ, PYTHONPATH=ROOT)
+        res = subprocess.run([sys.executable, 'tools/run_experiments.py', str(study), *args],
+                             cwd=ROOT, capture_output=True, text=True, timeout=1500, env=env)
+        assert res.returncode == 0, (res.stdout + res.stderr)[-3000:]
+        return res.stdout
+
+    out, results = tmp_path / 'out', tmp_path / 'results'
+    first = run('--out', str(out), '--results', str(results))
+    assert first.count('[run]') == 2 and first.count('[done]') == 2
+    state = json.load(open(out / 'SEAM' / 'seed0' / 'pipeline.json'))
+    assert list(state['stages']) == ['cam', 'pseudo_labels', 'affinity', 'random_walk',
+                                     'segmentor', 'test', 'test_crf']
+    short = json.load(open(out / 'SEAM_CAM_labels' / 'seed0' / 'pipeline.json'))
+    assert list(short['stages']) == ['cam', 'pseudo_labels']  # --to
+    # the headline: the last stage (the test with the dense CRF), and the entry named by final
+    rows = {r['experiment']: r for r in csv.DictReader(open(results / 'results.csv'))
+            if r['seed'] == '0'}
+    crf = state['stages']['test_crf']['metrics']['test']
+    assert [float(rows['SEAM'][k]) for k in ('J', 'F', 'J&F')] == pytest.approx(
+        [crf['J'], crf['F'], crf['J&F']], abs=1e-4)
+    best = short['stages']['pseudo_labels']['metrics']['cam_sweep_best']
+    assert float(rows['SEAM CAM labels']['J']) == pytest.approx(best['J'], abs=1e-4)
+    # every scored entry of every stage, in stage order, as pipeline.json holds it
+    stages = [r for r in csv.DictReader(open(results / 'stages.csv'))
+              if r['experiment'] == 'SEAM']
+    expected = [(name, entry, f"{m['J']:.4f}") for name in state['order']
+                for entry, m in state['stages'][name]['metrics'].items()]
+    assert [(r['stage'], r['entry'], r['J']) for r in stages] == expected
+    assert {'cam', 'pseudo_labels', 'random_walk', 'segmentor', 'test', 'test_crf'} <= {
+        r['stage'] for r in stages}
+    walk = state['stages']['random_walk']['metrics']['random_walk']
+    md = (results / 'stages.md').read_text()
+    assert f"| SEAM | random_walk | random_walk | " in md and f"| 1 | {walk['J']:.2f} ± 0.00 |" in md
+    assert (results / 'stages.png').stat().st_size > 1000
+    table = (results / 'results.md').read_text()
+    # a rerun: every run is recorded, nothing starts
+    assert '[run]' not in run('--out', str(out), '--results', str(results))
+    # a fresh machine with only the results directory: nothing runs, the same tables
+    resumed = run('--out', str(tmp_path / 'fresh'), '--results', str(results))
+    assert '[run]' not in resumed
+    assert (results / 'results.md').read_text().splitlines()[2:] == table.splitlines()[2:]
+    assert [r for r in csv.DictReader(open(results / 'stages.csv'))
+            if r['experiment'] == 'SEAM'] == stages
+    # --collect starts nothing: it tabulates the finished runs of the work directories (their
+    # metrics.json) that no table records yet, and leaves the unfinished ones alone
+    collected = tmp_path / 'collected'
+    shutil.rmtree(out / 'SEAM_CAM_labels')
+    log = run('--out', str(out), '--results', str(collected), '--collect')
+    assert '[run]' not in log
+    assert not (out / 'SEAM_CAM_labels').exists()
+    assert [r['experiment'] for r in csv.DictReader(open(collected / 'results.csv'))
+            if r['seed'] == '0'] == ['SEAM']
+    assert [r for r in csv.DictReader(open(collected / 'stages.csv'))] == stages

@@ -118,6 +118,8 @@ class EfficientNetLite0(BaseModule):
         x = self.stem(x)
         outs = []
         for i, stage in enumerate(self.stages):
+            if i > max(self.out_indices):  # the later stages feed no output
+                break
             x = stage(x)
             if i in self.out_indices:
                 outs.append(x)

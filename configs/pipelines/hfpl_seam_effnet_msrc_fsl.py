@@ -1,0 +1,4 @@
+# SEAM-EfficientNet + FSL alone through the three stages on MSRC (the paper's Table 4 ablation).
+#   .venv/bin/python tools/run_pipeline.py configs/pipelines/hfpl_seam_effnet_msrc_fsl.py
+_base_ = './hfpl_seam_effnet_msrc.py'
+stages = dict(cam=dict(config='configs/hfpl/msrc/seam_effnet_msrc_fsl.py'))
