@@ -39,7 +39,7 @@ train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='RandomResizeLong', min_size=160, max_size=288),
     dict(type='RandomFlip', prob=0.5),
-    dict(type='mmpretrain.ColorJitter', brightness=0.3, contrast=0.3, saturation=0.3, hue=0.1),
+    dict(type='ColorJitter', brightness=0.3, contrast=0.3, saturation=0.3, hue=0.1),
     dict(type='RandomCrop', crop_size=(160, 160)),
     dict(type='PackWSSSInputs'),
 ]
