@@ -27,7 +27,7 @@ model = dict(
     in_channels=(112, 192, 1280))
 train_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='mmpretrain.ColorJitter', brightness=0.3, contrast=0.3, saturation=0.3, hue=0.1),
+    dict(type='ColorJitter', brightness=0.3, contrast=0.3, saturation=0.3, hue=0.1),
     dict(type='AffinityLabelsFromCRF', crop_size=crop_size, pool=8),
     dict(type='PackSegInputs'),
 ]

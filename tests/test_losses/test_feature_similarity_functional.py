@@ -108,6 +108,19 @@ def test_float32_matches_float64_reference():
     assert (grad.double() - g_ref).abs().max().item() <= 1e-5 * g_ref.abs().max().item()
 
 
+def assert_matches_dense(image, gated, mu, sigma, block_elements):
+    """Value and gradients (gated, mu, sigma) of the blockwise loss equal the dense form's
+    (float64 inputs)."""
+    value = pairwise_feature_similarity(image, gated, mu, sigma, block_elements=block_elements)
+    grads = torch.autograd.grad(value, [gated, mu, sigma])
+    ref = dense_feature_similarity(image, gated, mu, sigma)
+    ref_grads = torch.autograd.grad(ref, [gated, mu, sigma])
+    assert value.item() == pytest.approx(ref.item(), rel=1e-12)
+    assert torch.allclose(grads[0], ref_grads[0], rtol=1e-10, atol=1e-12)
+    assert grads[1].item() == pytest.approx(ref_grads[1].item(), rel=1e-10)
+    assert grads[2].item() == pytest.approx(ref_grads[2].item(), rel=1e-10)
+
+
 @pytest.mark.parametrize('block_elements', [1, 40, 700, 1 << 20])
 def test_block_sizes_and_batched_images_give_the_same_values(block_elements):
     # 1: one image row of one image per block (the per-image path); 1 << 20: every image and row
@@ -117,14 +130,7 @@ def test_block_sizes_and_batched_images_give_the_same_values(block_elements):
     gated = torch.rand(3, 4, 7, 6, generator=gen, dtype=torch.float64, requires_grad=True)
     mu = torch.tensor(2.5, dtype=torch.float64, requires_grad=True)
     sigma = torch.tensor(5.0, dtype=torch.float64, requires_grad=True)
-    value = pairwise_feature_similarity(image, gated, mu, sigma, block_elements=block_elements)
-    grads = torch.autograd.grad(value, [gated, mu, sigma])
-    ref = dense_feature_similarity(image, gated, mu, sigma)
-    ref_grads = torch.autograd.grad(ref, [gated, mu, sigma])
-    assert value.item() == pytest.approx(ref.item(), rel=1e-12)
-    assert torch.allclose(grads[0], ref_grads[0], rtol=1e-10, atol=1e-12)
-    assert grads[1].item() == pytest.approx(ref_grads[1].item(), rel=1e-10)
-    assert grads[2].item() == pytest.approx(ref_grads[2].item(), rel=1e-10)
+    assert_matches_dense(image, gated, mu, sigma, block_elements)
 
 
 def test_absent_classes_are_skipped_exactly():
@@ -181,14 +187,7 @@ def test_pairs_beyond_the_gaussian_reach_are_negligible(block_elements):
     gated = torch.rand(2, 5, 22, 25, generator=gen, dtype=torch.float64, requires_grad=True)
     mu = torch.tensor(2.5, dtype=torch.float64, requires_grad=True)
     sigma = torch.tensor(1.5, dtype=torch.float64, requires_grad=True)
-    value = pairwise_feature_similarity(image, gated, mu, sigma, block_elements=block_elements)
-    grads = torch.autograd.grad(value, [gated, mu, sigma])
-    ref = dense_feature_similarity(image, gated, mu, sigma)
-    ref_grads = torch.autograd.grad(ref, [gated, mu, sigma])
-    assert value.item() == pytest.approx(ref.item(), rel=1e-12)
-    assert torch.allclose(grads[0], ref_grads[0], rtol=1e-10, atol=1e-12)
-    assert grads[1].item() == pytest.approx(ref_grads[1].item(), rel=1e-10)
-    assert grads[2].item() == pytest.approx(ref_grads[2].item(), rel=1e-10)
+    assert_matches_dense(image, gated, mu, sigma, block_elements)
 
 
 def test_float32_blocks_hold_no_subnormal_numbers():
