@@ -83,3 +83,48 @@ def test_template_loads_the_real_msrc_copy():
     assert sample.gt_img_label.shape == (15, )
     present = set(sample.gt_sem_seg.data.unique().tolist()) - {0, 255}
     assert present == {i + 1 for i in sample.gt_img_label.nonzero().flatten().tolist()}
+
+
+@pytest.mark.skipif(not os.path.isdir(MSRC), reason='MSRC-v2 copy not available')
+def test_msrc_pipeline_split_is_class_stratified():
+    """The MSRC pipelines' split (configs/_base_/datasets/msrc_split.py), read through the
+    stage-3 config's loaders: 320 / 80 disjoint images covering trainval, every photo row and
+    every class on both sides; the copy's own split holds out whole rows (its val's bicycles:
+    17 images, 1 in train)."""
+    import json
+    from collections import Counter
+    cfg = Config.fromfile(os.path.join(ROOT, 'configs', 'stage3',
+                                       'deeplabv3plus_effnet_msrc-gt.py'))
+    parts = {}
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        ds_cfg = cfg[loader].dataset
+        ds_cfg.data_root = MSRC
+        ds_cfg.pipeline = []
+        ds = DATASETS.build(ds_cfg)
+        parts[loader] = [os.path.basename(ds.get_data_info(i)['img_path'])[:-4]
+                         for i in range(len(ds))]
+    train, val = parts['train_dataloader'], parts['val_dataloader']
+    assert parts['test_dataloader'] == val
+    assert (len(train), len(val)) == (320, 80) and not set(train) & set(val)
+    with open(os.path.join(MSRC, 'ImageSets', 'Segmentation', 'trainval.txt')) as f:
+        assert sorted(train + val) == sorted(f.read().split())
+    with open(os.path.join(MSRC, 'cls_labels.json')) as f:
+        labels = json.load(f)['labels']
+
+    def classes(names):
+        return Counter(c for n in names for c in labels[n])
+
+    def rows(names):
+        return Counter(n.split('_')[0] for n in names)
+
+    assert set(rows(val)) == set(rows(train)) and len(rows(train)) == 20
+    assert all(3 * rows(val)[r] <= rows(train)[r] <= 5 * rows(val)[r] for r in rows(train))
+    assert set(classes(train)) == set(classes(val)) == set(range(1, 16))
+    assert min(classes(val).values()) >= 2 and min(classes(train).values()) >= 10
+    own = {}
+    for split in ('train', 'val'):
+        with open(os.path.join(MSRC, 'ImageSets', 'Segmentation', f'{split}.txt')) as f:
+            own[split] = f.read().split()
+    assert set(rows(own['val'])) & set(rows(own['train'])) == {'5'}
+    bicycle = 6
+    assert (classes(own['train'])[bicycle], classes(own['val'])[bicycle]) == (1, 17)

@@ -1,4 +1,5 @@
-# AffinityNet at CPU size on the MSRC-v2 copy (../shared/data/msrc_voc, 320 train images), the
+# AffinityNet at CPU size on the MSRC-v2 copy (../shared/data/msrc_voc, the 320 train images of
+# the class-stratified split of ../_base_/datasets/msrc_split.py), the
 # second stage of configs/pipelines/seam_effnet_msrc.py: affinitynet_r50-d8_voc12aug.py (PSA /
 # SEAM: radius 5, the CRF labels pooled 8x8 onto the feature grid, colour jitter, crop + flip,
 # batch 8, SGD poly, weight decay 5e-4, x10 for the new layers as SEAM's ResNet-38 version) on the
@@ -9,7 +10,7 @@
 #   python tools/train.py THIS --cfg-options pseudo_label_dir=DIR/aff_crf
 #   python tools/refine_pseudo_labels.py THIS CKPT --cams DIR/cams --out DIR/aff \
 #       --beta 8 --logt 6 --bg-alpha 6
-_base_ = './affinitynet_r50-d8_voc12aug.py'
+_base_ = ['./affinitynet_r50-d8_voc12aug.py', '../_base_/datasets/msrc_split.py']
 pseudo_label_dir = 'work_dirs/pseudo_labels/msrc/aff_crf'
 data_root = '../shared/data/msrc_voc'
 crop_size = 160
@@ -38,7 +39,7 @@ _split = dict(
                            'flower', 'sign', 'bird', 'book', 'chair', 'cat', 'dog', 'body',
                            'boat')),
     cls_label_file='cls_labels.json',
-    ann_file='ImageSets/Segmentation/train.txt')
+    **_base_.msrc_train)  # the 320 train images of the stratified split
 train_dataloader = dict(
     _delete_=True,
     batch_size=8,

@@ -6,9 +6,16 @@
 # AffinityNet on EfficientNet-Lite0 -> the random walk (beta 8, logt 6, background alpha 6; its
 # labels scored on the 320 train images) -> DeepLabV3+ EfficientNet-Lite0 on the walk's
 # labels -> the 80 val images, multi-scale + flip, then with the dense CRF (seam_voc.py's chain).
+# Every stage trains and scores on the class-stratified 320 / 80 split of msrc_split.py (the
+# copy's own split holds out whole photo rows, see there); the CAM config keeps the copy's
+# train.txt for the CAM-stage studies, so its loaders are pointed at the split here.
 #   .venv/bin/python tools/run_pipeline.py configs/pipelines/seam_effnet_msrc.py
+_base_ = '../_base_/datasets/msrc_split.py'
+_train_images = dict(dataset=_base_.msrc_train)
 stages = dict(
-    cam=dict(kind='train', config='configs/seam/seam_effnet_msrc.py'),
+    cam=dict(kind='train', config='configs/seam/seam_effnet_msrc.py',
+             cfg_options=dict(train_dataloader=_train_images, val_dataloader=_train_images,
+                              test_dataloader=_train_images)),
     pseudo_labels=dict(kind='pseudo_labels', model='cam',
                        args=dict(scales=[0.5, 1.0], crf=[4, 24], affinity_labels=True)),
     affinity=dict(kind='train', config='configs/affinity/affinitynet_effnet_msrc.py',

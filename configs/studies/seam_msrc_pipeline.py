@@ -1,5 +1,6 @@
 # Does the add-on's boost reach the segmentor? SEAM +- the add-on through all three stages on the
-# MSRC-v2 photographs (../shared/data/msrc_voc: 320 train, 80 val images), the stage the paper's
+# MSRC-v2 photographs (../shared/data/msrc_voc: 320 train, 80 val images of the class-stratified
+# split of configs/_base_/datasets/msrc_split.py), the stage the paper's
 # Tables 2 and 4 measure: configs/pipelines/seam_effnet_msrc.py (SEAM-EfficientNet CAMs ->
 # CRF labels -> AffinityNet -> random walk -> DeepLabV3+ EfficientNet-Lite0 -> val, multi-scale +
 # flip, with and without the dense CRF) and its add-on twins, 3 seeds; the same segmentor on the

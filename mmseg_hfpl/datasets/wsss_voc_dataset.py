@@ -201,6 +201,24 @@ class WSSSVOCDataset(BaseSegDataset):
             return osp.join(self.data_root, path)
         return path
 
+    def _select(self, names: List[str]) -> List[str]:
+        """The images ``indices`` selects from the split file (the first N, or the listed
+        positions), taken here so that only their files are checked: another subset's
+        pseudo-labels need not exist (configs/_base_/datasets/msrc_split.py). mmengine's own
+        subset step after :meth:`load_data_list` then has nothing left to do."""
+        if self._indices is None:
+            return names
+        if isinstance(self._indices, int):
+            picked = list(range(min(self._indices, len(names))))
+        else:
+            picked = list(self._indices)
+            bad = [i for i in picked if not -len(names) <= i < len(names)]
+            if bad:
+                raise IndexError(f'indices {bad[:5]} lie outside the {len(names)} images of '
+                                 f'{self.ann_file!r}')
+        self._indices = None
+        return [names[i] for i in picked]
+
     def load_data_list(self) -> List[dict]:
         layout = ('see docs/en/dataset_prepare.md for the layout; the '
                   'embedded dataset: tools/make_synthetic_dataset.py')
@@ -223,7 +241,7 @@ class WSSSVOCDataset(BaseSegDataset):
             if not osp.isfile(label_path):
                 raise FileNotFoundError(f'cls_label_file {label_path!r} does not exist')
             labels = load_image_labels(label_path, num_classes)
-        names = read_split(self.ann_file, fileio.get_text(self.ann_file))
+        names = self._select(read_split(self.ann_file, fileio.get_text(self.ann_file)))
         data_list = []
         for name in names:
             img_path = osp.join(img_dir, name + self.img_suffix)

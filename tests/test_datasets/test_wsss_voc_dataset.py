@@ -50,6 +50,37 @@ def test_labels_from_masks_equal_label_file(synthetic_root):
         assert np.array_equal(a.get_data_info(i)['img_label'], b.get_data_info(i)['img_label'])
 
 
+def test_indices_select_images_before_their_files_are_checked(synthetic_root, tmp_path):
+    """``indices`` (mmengine's subset; configs/_base_/datasets/msrc_split.py) picks the images
+    of the split file before their masks are looked for: pseudo-labels made for one subset
+    train with the split file that lists both; the other subset's missing masks are no error,
+    a missing mask of a picked image still is."""
+    root = tmp_path / 'voc'
+    shutil.copytree(synthetic_root, root)
+    full = DATASETS.build(_cfg(str(root)))
+    picked = [i for i in range(16) if i % 4 != 3]
+    for i in range(16):
+        if i not in picked:
+            os.remove(root / 'SegmentationClass' / f'train_{i:04d}.png')
+    with pytest.raises(FileNotFoundError, match='train_0003.png'):
+        DATASETS.build(_cfg(str(root)))
+    sub = DATASETS.build(_cfg(str(root), indices=picked))
+    assert len(sub) == 12
+    for j, i in enumerate(picked):
+        assert sub.get_data_info(j)['img_path'] == full.get_data_info(i)['img_path']
+        assert sub.get_data_info(j)['seg_map_path'] == full.get_data_info(i)['seg_map_path']
+    assert np.array_equal(sub[5]['data_samples'].gt_sem_seg.data,
+                          full[picked[5]]['data_samples'].gt_sem_seg.data)
+    first = DATASETS.build(_cfg(str(root), indices=3))  # an int: the first images
+    assert [first.get_data_info(j)['img_path'] for j in range(len(first))] == \
+        [full.get_data_info(i)['img_path'] for i in range(3)]
+    os.remove(root / 'SegmentationClass' / 'train_0005.png')
+    with pytest.raises(FileNotFoundError, match='train_0005.png'):
+        DATASETS.build(_cfg(str(root), indices=picked))
+    with pytest.raises(IndexError, match=r'indices \[16\].*16 images.*train.txt'):
+        DATASETS.build(_cfg(synthetic_root, indices=[0, 16]))
+
+
 def test_npy_multi_hot_labels(synthetic_root, tmp_path):
     root = tmp_path / 'voc'
     shutil.copytree(synthetic_root, root)
