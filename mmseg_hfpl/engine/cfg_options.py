@@ -81,10 +81,18 @@ def check_cfg_options(cfg: Config, options: Optional[Dict[str, object]],
                     f'{source} {key}={value!r}: {path} of the config{where} has no key '
                     f'{part!r}; did you mean {" or ".join(map(repr, close))}? '
                     f'({path} has: {", ".join(siblings)})')
-            print_log(f'{source} {key}={value!r} adds the key {part!r} to {path}, which the '
+            print_log(f'{source} {key}={_short(value)} adds the key {part!r} to {path}, which the '
                       f'config{where} does not set (its keys: {", ".join(siblings)})',
                       logger='current', level=logging.WARNING)
             break
+
+
+def _short(value, limit: int = 80) -> str:
+    """``repr(value)``, a long list / tuple cut to its first items and its length."""
+    text = repr(value)
+    if len(text) <= limit or not isinstance(value, (list, tuple)):
+        return text
+    return f'{text[:limit - 20]}, ... ({len(value)} items)'
 
 
 def merge_cfg_options(cfg: Config, options: Optional[Dict[str, object]],

@@ -45,6 +45,32 @@ def test_documented_and_new_keys_still_merge():
     assert cfg.train_dataloader.dataset.pipeline[1].scale == (64, 64)
 
 
+def test_a_new_key_is_merged_with_a_warning_that_cuts_long_lists():
+    """A key the config does not set (``indices``, configs/_base_/datasets/msrc_split.py)
+    merges whole; the warning names it and shows a long value only by its first items."""
+    import logging
+
+    from mmengine.logging import MMLogger
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            records.append(record.getMessage())
+
+    records, handler = [], Keep()
+    logger = MMLogger.get_current_instance()
+    logger.addHandler(handler)
+    try:
+        cfg = Config.fromfile(STAGE3)
+        indices = list(range(1000, 1320))
+        merge_cfg_options(cfg, {'train_dataloader.dataset.indices': indices})
+    finally:
+        logger.removeHandler(handler)
+    assert cfg.train_dataloader.dataset.indices == indices
+    log = '\n'.join(records)
+    assert "adds the key 'indices' to train_dataloader.dataset" in log, log
+    assert '[1000, 1001, ' in log and '... (320 items)' in log and '1319' not in log
+
+
 def test_a_list_index_past_the_end_is_refused():
     cfg = Config.fromfile(STAGE3)
     n = len(cfg.train_dataloader.dataset.pipeline)
