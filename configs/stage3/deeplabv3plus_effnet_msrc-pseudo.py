@@ -6,8 +6,8 @@
 # as deeplabv3plus_r18tiny_synthetic-pseudo.py on the embedded data. Sized for 2 CPU cores:
 # 128-channel head, crops of 160 from images rescaled to 0.7-1.3 of a 320 side (the MSRC photos
 # are 320 x 213), batch 8, 600 iterations (15 epochs; on the real masks 200 gave val J 42.9, 600
-# gave 71.5, six classes at IoU 0 after 200), AdamW 1e-3 poly (backbone x0.1); the test's multi-scale views at 0.75, 1, 1.25 + flip (seam_final_test.py:
-# 0.5-1.75).
+# gave 71.5, six classes at IoU 0 after 200), AdamW 1e-3 poly (backbone x0.1); the test's
+# multi-scale views at 0.75, 1, 1.25 + flip (seam_final_test.py: 0.5-1.75).
 #   python tools/train.py THIS --cfg-options pseudo_label_dir=DIR   (e.g. the random walk's)
 #   python tools/test.py THIS CKPT --tta [--cfg-options test_crf=True]
 _base_ = [
