@@ -7,6 +7,7 @@ into mmseg's registries (enable it in a config with ``custom_imports``).
 from .datasets import *  # noqa: F401,F403
 from .engine import *  # noqa: F401,F403
 from .engine.checkpoint_compat import register_local_loader
+from .engine.config_memo import memoize_config_helpers
 from .engine.openmmlab_compat import check_versions, register_onedl_packages
 from .evaluation import *  # noqa: F401,F403
 from .pseudo_labels import *  # noqa: F401,F403
@@ -18,3 +19,4 @@ __version__ = '0.1.0'
 check_versions()
 register_local_loader()
 register_onedl_packages()
+memoize_config_helpers()

@@ -70,7 +70,8 @@ def tiny_voc(tmp_path_factory):
 
 # The slowest modules (their tests share a module-scoped fixture or each run a whole pipeline),
 # scheduled first under pytest-xdist so that no worker is left alone with one at the end.
-SLOW_FIRST = ('tests/test_pipeline/test_run_pipeline.py',
+SLOW_FIRST = ('tests/test_pipeline/test_twin_pipelines.py',
+              'tests/test_pipeline/test_run_pipeline.py',
               'tests/test_tools/test_distributed_configs.py',
               'tests/test_readme.py',
               'tests/test_pipeline/test_readme_pipeline.py',

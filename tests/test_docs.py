@@ -38,6 +38,7 @@ PLACEHOLDER = re.compile(r'^[A-Z][A-Z_]*$|^<.*>$|^\[.*\]$')
 BENCHMARK_CAPS = {
     'fsl.py': ['--sizes', '16', '--batch', '1', '--repeats', '1'],
     'boundary_f.py': ['--images', '2', '--workers', '1'],
+    'config_memo.py': ['--reads', '2', '--resolves', '1', '--repeats', '1'],
     'crf.py': ['--images', '2', '--size', '32'],
     'random_walk.py': ['--repeats', '1', '--cases', 'PSA 56x56'],
     'addon_overhead.py': ['--configs', 'mctformer', '--batch', '1', '--warmup', '0',

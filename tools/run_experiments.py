@@ -42,7 +42,11 @@ every scored entry of every stage (the CAM training's validation, the pseudo-lab
 ``metrics.json`` entries, the random walk's, the tests') goes to ``stages.csv`` (every run),
 ``stages.md`` (mean +- std per experiment, stage and entry) and ``stages.png`` (J and F of one
 entry per stage, ``STAGE_PLOT_ENTRIES``). A killed pipeline run continues where it stopped (the
-pipeline tool skips its finished stages). ``--collect`` starts nothing: it tabulates the
+pipeline tool skips its finished stages). ``baseline = '<experiment name>'`` and
+``compare_stages = ['stage/entry', ...]`` in the study add ``differences.md`` / ``.csv``: each
+other experiment's difference from the baseline (or from its own ``baseline=...``) at those
+entries, in points and in run-to-run
+standard deviations (the pooled std of the two). ``--collect`` starts nothing: it tabulates the
 recorded runs and the finished ones of the work directories (their ``metrics.json``).
 
 ``--rekey`` first gives the recorded runs the keys of the current configs, matched by experiment
@@ -343,6 +347,60 @@ def write_stage_tables(experiments, seeds, stage_rows: dict, out: str, command: 
     return summary
 
 
+def write_stage_differences(summary: list, baselines: dict, entries: list, out: str,
+                            command: str) -> list:
+    """``differences.md`` / ``differences.csv``: each experiment's difference from its baseline
+    (``baselines``: {experiment: the experiment it is compared with}) at each of ``entries``
+    (``'stage/entry'``, in that order), in points of J and F and in run-to-run standard
+    deviations: the pooled sample std of the two experiments' seeds, sqrt((s_a^2 + s_b^2) / 2)
+    (``—`` until both have two seeds, or when it is 0). Returns the rows."""
+    stats = {(r['experiment'], f"{r['stage']}/{r['entry']}"): r for r in summary}
+    rows = []
+    for entry in entries:
+        for name in dict.fromkeys(r['experiment'] for r in summary):
+            base, other = stats.get((baselines.get(name), entry)), stats.get((name, entry))
+            if base is None or other is None or name == baselines.get(name):
+                continue
+            row = dict(experiment=name, baseline=baselines[name], entry=entry, n=other['n'],
+                       n_baseline=base['n'])
+            for k in ('J', 'F'):
+                if k not in other or k not in base:
+                    continue
+                (ma, sa), (mb, sb) = other[k], base[k]
+                pooled = float(np.sqrt((sa ** 2 + sb ** 2) / 2))
+                enough = min(other['n'], base['n']) > 1 and pooled > 0
+                row[f'd{k}'] = ma - mb
+                row[f'd{k}_std'] = (ma - mb) / pooled if enough else float('nan')
+            rows.append(row)
+    if not rows:
+        return []
+    fields = ['experiment', 'baseline', 'entry', 'n', 'n_baseline', 'dJ', 'dJ_std', 'dF',
+              'dF_std']
+    with open(osp.join(out, 'differences.csv'), 'w', newline='') as f:
+        writer = csv.DictWriter(f, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows([{k: (f'{v:.4f}' if isinstance(v, float) else v)
+                           for k, v in r.items()} for r in rows])
+
+    def cell(row, key, fmt):
+        value = row.get(key)
+        return '—' if value is None or value != value else format(value, fmt)
+
+    lines = ['Difference from the baseline at each stage: means over the seeds, in points and '
+             'in run-to-run standard deviations (σ: the pooled sample std of the two '
+             f"experiments' seeds) (`{command}`)", '',
+             '| experiment | baseline | stage / entry | seeds | ΔJ | ΔJ / σ | ΔF | ΔF / σ |',
+             '| --- | --- | --- | --- | --- | --- | --- | --- |']
+    for r in rows:
+        lines.append(f"| {r['experiment']} | {r['baseline']} | {r['entry']} | "
+                     f"{r['n']} vs {r['n_baseline']} | "
+                     f"{cell(r, 'dJ', '+.2f')} | {cell(r, 'dJ_std', '+.1f')} | "
+                     f"{cell(r, 'dF', '+.2f')} | {cell(r, 'dF_std', '+.1f')} |")
+    with open(osp.join(out, 'differences.md'), 'w') as f:
+        f.write('\n'.join(lines) + '\n')
+    return rows
+
+
 #: the entry of each kind of stage drawn in ``stages.png`` (the others are in ``stages.md``)
 STAGE_PLOT_ENTRIES = ('train', 'cam_sweep_best', 'random_walk', 'test')
 
@@ -636,7 +694,11 @@ def main():
         rows = summarise(experiments, seeds, runs)
         table = write_tables(rows, seeds, results, command)
         write_pseudo_label_tables(experiments, seeds, pls, results, command)
-        write_stage_tables(experiments, seeds, stage_rows, results, command)
+        summary = write_stage_tables(experiments, seeds, stage_rows, results, command)
+        if study.get('baseline'):
+            baselines = {e['name']: e.get('baseline', study.baseline) for e in experiments}
+            write_stage_differences(summary, baselines, study.get('compare_stages', []),
+                                    results, command)
         return rows, table
 
     def job(exp, seed):

@@ -10,9 +10,16 @@
 # results.md: J, F, J&F of each run's last stage (the test with the dense CRF; the 4x runs: their
 # multi-scale CAM labels); stages.md / stages.csv / stages.png: every stage's scores (the CAM
 # training's validation on the train images, the pseudo-labels' entries, the random walk's labels
-# on the train images, the tests on val). Results (committed, so the study resumes on a fresh
-# machine): docs/results/seam_msrc_pipeline/.
+# on the train images, the tests on val); differences.md / .csv: each variant's difference from
+# SEAM per stage, in run-to-run standard deviations. Results (committed, so the study resumes on
+# a fresh machine): docs/results/seam_msrc_pipeline/.
 seeds = [0, 1, 2]
+# differences.md: each variant against SEAM (the 4x add-on run against the 4x SEAM run) at the
+# CAM labels (fixed threshold and sweep-best), the random walk and the tests, in points and in
+# run-to-run standard deviations
+baseline = 'SEAM'
+compare_stages = ['pseudo_labels/cam', 'pseudo_labels/cam_sweep_best', 'random_walk/random_walk',
+                  'test/test', 'test_crf/test']
 results_dir = 'docs/results/seam_msrc_pipeline'
 _dir = 'configs/pipelines/'
 _4x = ['stages.cam.cfg_options.train_cfg.max_epochs=24',
@@ -29,5 +36,6 @@ experiments = [
          to='pseudo_labels', final='pseudo_labels/cam_sweep_best', seeds=[0, 1], priority=1),
     dict(name='SEAM +ISL/FSL (binomial), 4x CAM schedule',
          pipeline=_dir + 'hfpl_seam_effnet_msrc.py', cfg_options=_4x, to='pseudo_labels',
-         final='pseudo_labels/cam_sweep_best', seeds=[0, 1], priority=1),
+         final='pseudo_labels/cam_sweep_best', seeds=[0, 1], priority=1,
+         baseline='SEAM, 4x CAM schedule'),
 ]

@@ -2,18 +2,20 @@
 every stage and reports J / F per stage; a rerun skips every stage; a run killed (``kill -9``
 of its process group) in a middle stage continues on rerun to the same outputs as an
 uninterrupted run, skipping the finished stages; a replaced CAM checkpoint reruns only the
-stages below it. The add-on twin on 2 gloo ranks (``--gpus 2``) is README.md's pipeline block,
-tests/test_pipeline/test_readme_pipeline.py. The other methods' twins: each baseline pipeline
-runs every stage; its add-on twin, whose stages differ only in the CAM network, runs the stages
-that differ and the pseudo-labels made from them (the later stages are the baseline's).
+stages below it; a study of pipeline experiments (``tools/run_experiments.py``) resumes the
+SEAM run in its work directory and runs a shorter one. The add-on twin on 2 gloo ranks
+(``--gpus 2``) is README.md's pipeline block, tests/test_pipeline/test_readme_pipeline.py; the
+other methods' twins are tests/test_pipeline/test_twin_pipelines.py.
 
 The runs share the session's small dataset (16 training images of 64 px) and train 2
 iterations per training stage (``max_iters=2``, the pipeline-wide cap).
 """
+import csv
 import json
 import os
 import os.path as osp
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -32,8 +34,14 @@ SCORED = ['cam', 'pseudo_labels', 'random_walk', 'segmentor', 'test', 'test_crf'
 
 def pipeline_cmd(config, work_dir, root, *extra):
     return [sys.executable, 'tools/run_pipeline.py', config, '--work-dir', str(work_dir),
-            *extra, '--cfg-options', f'data_root={root}', 'max_iters=2',
-            'train_cfg_options.train_dataloader.batch_size=4']
+            *extra, '--cfg-options', *pipeline_options(root)]
+
+
+def pipeline_options(root, seed=0):
+    """The pipelines' ``--cfg-options`` here: the small dataset, 2 iterations per training
+    stage, and the seed that ``tools/run_experiments.py`` passes."""
+    return [f'data_root={root}', 'max_iters=2', 'train_cfg_options.train_dataloader.batch_size=4',
+            f'train_cfg_options.randomness.seed={seed}']
 
 
 def run_pipeline(config, work_dir, root, *extra):
@@ -60,7 +68,9 @@ def stage_lines(log):
 
 @pytest.fixture(scope='module')
 def seam_run(synthetic_root, tmp_path_factory):
-    work = tmp_path_factory.mktemp('pipeline') / 'seam'
+    """The SEAM twin at seed 0 in the work directory that ``tools/run_experiments.py --out
+    <base>/out`` gives experiment 'SEAM' at seed 0 (the study test resumes it there)."""
+    work = tmp_path_factory.mktemp('pipeline') / 'out' / 'SEAM' / 'seed0'
     log = run_pipeline(SEAM, work, synthetic_root)
     return work, log
 
@@ -101,6 +111,87 @@ def test_seam_twin_runs_end_to_end_and_reports_every_stage(seam_run, synthetic_r
     assert '![' in open(work / 'report.md').read()
 
 
+def test_study_of_pipelines_resumes_runs_and_tabulates(seam_run, synthetic_root):
+    """``tools/run_experiments.py`` on a study of pipeline experiments (``pipeline=...``): the
+    SEAM pipeline (the module's run, found in the runner's work directory: resumed, every stage
+    up to date) and its first two stages alone (``to``: run here); the results hold the last
+    test's J / F / J&F and every stage's scores, as the pipeline recorded them; a rerun and a
+    fresh machine with the results directory alone run nothing again; ``--collect`` tabulates
+    the finished runs only."""
+    work, _ = seam_run
+    base = work.parent.parent.parent
+    out, results = base / 'out', base / 'results'
+    study = base / 'study.py'
+    opts = pipeline_options(synthetic_root)[:-1]  # the runner adds the seed
+    study.write_text(
+        'seeds = [0]\n'
+        'experiments = [\n'
+        f"    dict(name='SEAM', pipeline='{SEAM}', cfg_options={opts!r}),\n"
+        f"    dict(name='SEAM CAM labels', pipeline='{SEAM}', cfg_options={opts!r}, "
+        "to='pseudo_labels', final='pseudo_labels/cam_sweep_best'),\n"
+        ']\n')
+
+    def run(*args):
+        env = dict(os.environ, PYTHONPATH=ROOT)
+        res = subprocess.run([sys.executable, 'tools/run_experiments.py', str(study), *args],
+                             cwd=ROOT, capture_output=True, text=True, timeout=1500, env=env)
+        assert res.returncode == 0, (res.stdout + res.stderr)[-3000:]
+        return res.stdout
+
+    first = run('--out', str(out), '--results', str(results))
+    assert first.count('[run]') == 2 and first.count('[done]') == 2
+    resumed = stage_lines(open(work / 'run.log').read())
+    assert len(resumed) == len(SEAM_STAGES) and all('up to date' in ln for ln in resumed)
+    state = json.load(open(work / 'pipeline.json'))
+    assert list(state['stages']) == SEAM_STAGES
+    short_log = stage_lines(open(out / 'SEAM_CAM_labels' / 'seed0' / 'run.log').read())
+    assert [ln.split()[3] for ln in short_log if ': running' in ln] == ['cam', 'pseudo_labels']
+    short = json.load(open(out / 'SEAM_CAM_labels' / 'seed0' / 'pipeline.json'))
+    assert list(short['stages']) == ['cam', 'pseudo_labels']  # --to
+    # the CAM stage of both: one resolved config and seed (the runner's threads may differ)
+    assert short['stages']['cam']['fingerprint'] == state['stages']['cam']['fingerprint']
+    # the headline: the last stage (the test with the dense CRF), and the entry named by final
+    rows = {r['experiment']: r for r in csv.DictReader(open(results / 'results.csv'))
+            if r['seed'] == '0'}
+    crf = state['stages']['test_crf']['metrics']['test']
+    assert [float(rows['SEAM'][k]) for k in ('J', 'F', 'J&F')] == pytest.approx(
+        [crf['J'], crf['F'], crf['J&F']], abs=1e-4)
+    best = short['stages']['pseudo_labels']['metrics']['cam_sweep_best']
+    assert float(rows['SEAM CAM labels']['J']) == pytest.approx(best['J'], abs=1e-4)
+    # every scored entry of every stage, in stage order, as pipeline.json holds it
+    stages = [r for r in csv.DictReader(open(results / 'stages.csv'))
+              if r['experiment'] == 'SEAM']
+    expected = [(name, entry, f"{m['J']:.4f}") for name in state['order']
+                for entry, m in state['stages'][name]['metrics'].items()]
+    assert [(r['stage'], r['entry'], r['J']) for r in stages] == expected
+    assert {'cam', 'pseudo_labels', 'random_walk', 'segmentor', 'test', 'test_crf'} <= {
+        r['stage'] for r in stages}
+    walk = state['stages']['random_walk']['metrics']['random_walk']
+    md = (results / 'stages.md').read_text()
+    assert "| SEAM | random_walk | random_walk | " in md
+    assert f"| 1 | {walk['J']:.2f} ± 0.00 |" in md
+    assert (results / 'stages.png').stat().st_size > 1000
+    table = (results / 'results.md').read_text()
+    # a rerun: every run is recorded, nothing starts
+    assert '[run]' not in run('--out', str(out), '--results', str(results))
+    # a fresh machine with only the results directory: nothing runs, the same tables
+    again = run('--out', str(base / 'fresh'), '--results', str(results))
+    assert '[run]' not in again
+    assert (results / 'results.md').read_text().splitlines()[2:] == table.splitlines()[2:]
+    assert [r for r in csv.DictReader(open(results / 'stages.csv'))
+            if r['experiment'] == 'SEAM'] == stages
+    # --collect starts nothing: it tabulates the finished runs of the work directories (their
+    # metrics.json) that no table records yet, and leaves the unfinished ones alone
+    collected = base / 'collected'
+    shutil.rmtree(out / 'SEAM_CAM_labels')
+    log = run('--out', str(out), '--results', str(collected), '--collect')
+    assert '[run]' not in log
+    assert not (out / 'SEAM_CAM_labels').exists()
+    assert [r['experiment'] for r in csv.DictReader(open(collected / 'results.csv'))
+            if r['seed'] == '0'] == ['SEAM']
+    assert [r for r in csv.DictReader(open(collected / 'stages.csv'))] == stages
+
+
 def test_rerun_skips_every_stage(seam_run, synthetic_root):
     work, _ = seam_run
     before = open(work / 'report.md').read()
@@ -128,7 +219,8 @@ def test_from_reruns_that_stage_only(seam_run, synthetic_root):
 
 def test_killed_run_continues_to_the_same_outputs(seam_run, synthetic_root, tmp_path):
     """kill -9 of the whole process group while the AffinityNet stage (3 of 7) runs; the rerun
-    skips stages 1-2 and ends with the labels and scores of the uninterrupted run."""
+    (up to the random walk, the stage that reads AffinityNet's checkpoint) skips stages 1-2 and
+    ends with the labels and scores of the uninterrupted run."""
     reference, _ = seam_run
     work = tmp_path / 'seam'
     env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONPATH=ROOT)
@@ -147,7 +239,7 @@ def test_killed_run_continues_to_the_same_outputs(seam_run, synthetic_root, tmp_
     assert proc.returncode == -signal.SIGKILL
     state = json.load(open(work / 'pipeline.json'))
     assert list(state['stages']) == ['cam', 'pseudo_labels']  # only finished stages recorded
-    log = run_pipeline(SEAM, work, synthetic_root)
+    log = run_pipeline(SEAM, work, synthetic_root, '--to', 'random_walk')
     lines = stage_lines(log)
     assert 'stage 1/7 cam: up to date' in lines[0] and 'skipped' in lines[0]
     assert 'stage 2/7 pseudo_labels: up to date' in lines[1]
@@ -160,7 +252,8 @@ def test_killed_run_continues_to_the_same_outputs(seam_run, synthetic_root, tmp_
                     open(reference / name / f, 'rb').read(), f
     ref = json.load(open(reference / 'pipeline.json'))['stages']
     new = json.load(open(work / 'pipeline.json'))['stages']
-    for name in SCORED:
+    assert list(new) == ['cam', 'pseudo_labels', 'affinity', 'random_walk']
+    for name in ('cam', 'pseudo_labels', 'random_walk'):
         assert new[name]['metrics'] == ref[name]['metrics'], name
 
 
@@ -184,41 +277,3 @@ def test_new_cam_checkpoint_reruns_only_the_stages_below(seam_run, synthetic_roo
     for name in ('pseudo_labels', 'affinity', 'random_walk'):
         assert new[name]['fingerprint'] != state['stages'][name]['fingerprint'], name
     assert new['cam']['fingerprint'] == state['stages']['cam']['fingerprint']
-
-
-OTHER_TWINS = ['sipe', 'mctformer', 'spatial_bce', 'pmm']
-
-
-@pytest.mark.pipelines
-@pytest.mark.parametrize('pipeline', [f'{p}{m}' for m in OTHER_TWINS for p in ('', 'hfpl_')])
-def test_baseline_twin_pipelines_run_end_to_end(pipeline, synthetic_root, tmp_path):
-    from mmengine.config import Config
-    config = f'configs/pipelines/{pipeline}_synthetic.py'
-    extra = ()
-    if pipeline.startswith('hfpl_'):
-        # the add-on twin differs from its baseline only in the CAM stages before the
-        # pseudo-labels: it runs up to them, the identical later stages run in the baseline's test
-        twin = Config.fromfile(osp.join(ROOT, config)).stages
-        base = Config.fromfile(osp.join(ROOT, config.replace('hfpl_', ''))).stages
-        assert list(twin) == list(base)
-        differ = [name for name in twin if twin[name] != base[name]]
-        last = list(twin).index('pseudo_labels')
-        assert differ and all(list(twin).index(name) < last for name in differ), differ
-        assert all(twin[name]['kind'] == 'train' for name in differ)
-        extra = ('--to', 'pseudo_labels')
-    log = run_pipeline(config, tmp_path / pipeline, synthetic_root, *extra)
-    state = json.load(open(tmp_path / pipeline / 'pipeline.json'))
-    order = state['order']
-    ran = order[:order.index('pseudo_labels') + 1] if extra else order
-    assert list(state['stages']) == ran
-    for k, name in enumerate(ran, 1):
-        assert f'[pipeline] stage {k}/{len(order)} {name} (' in log
-    rows = report_rows(tmp_path / pipeline)
-    assert list(rows) == order  # a row for every stage
-    for name in order[len(ran):]:
-        assert rows[name] == [('not run', '—', '—', '—')], name
-    for name, record in state['stages'].items():
-        if record['kind'] != 'train' or record['metrics']:  # AffinityNet / IRN: not scored
-            assert any(r[1] != '—' and r[2] != '—' for r in rows[name]), name
-    if not extra:
-        assert state['stages'][order[-1]]['metrics']['test']['how'].endswith('dense CRF')

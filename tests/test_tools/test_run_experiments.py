@@ -191,6 +191,48 @@ def test_sweep_pseudo_label_plots_are_the_mean_and_std_per_x(runner, tmp_path):
     assert os.path.getsize(files[0]) > 1000
 
 
+def test_stage_differences_in_points_and_pooled_stds(runner, tmp_path):
+    """differences.md / .csv: mean differences from each experiment's baseline per entry, over
+    the pooled sample std sqrt((s_a^2 + s_b^2) / 2); '—' with one seed or a zero std."""
+    def row(name, stage, entry, n, j, f):
+        return dict(experiment=name, stage=stage, entry=entry, n=n, J=j, F=f)
+
+    summary = [row('base', 'test_crf', 'test', 2, (50.0, 2.0), (20.0, 0.0)),
+               row('base', 'random_walk', 'random_walk', 2, (40.0, 1.0), (10.0, 3.0)),
+               row('add-on', 'test_crf', 'test', 2, (56.0, 4.0), (23.0, 0.0)),
+               row('add-on', 'random_walk', 'random_walk', 2, (44.0, 1.0), (4.0, 1.0)),
+               row('one seed', 'test_crf', 'test', 1, (60.0, 0.0), (30.0, 0.0)),
+               row('long', 'test_crf', 'test', 2, (51.0, 1.0), (21.0, 1.0)),
+               row('long add-on', 'test_crf', 'test', 2, (55.0, 3.0), (22.0, 1.0))]
+    baselines = {'base': 'base', 'add-on': 'base', 'one seed': 'base', 'long': 'base',
+                 'long add-on': 'long'}
+    rows = runner.write_stage_differences(summary, baselines, ['random_walk/random_walk',
+                                                               'test_crf/test', 'cam/train'],
+                                          str(tmp_path), 'cmd')
+    got = {(r['experiment'], r['entry']): r for r in rows}
+    assert list(got) == [('add-on', 'random_walk/random_walk'), ('add-on', 'test_crf/test'),
+                         ('one seed', 'test_crf/test'), ('long', 'test_crf/test'),
+                         ('long add-on', 'test_crf/test')]
+    walk = got[('add-on', 'random_walk/random_walk')]
+    assert walk['dJ'] == pytest.approx(4.0) and walk['dJ_std'] == pytest.approx(4.0)
+    assert walk['dF'] == pytest.approx(-6.0)
+    assert walk['dF_std'] == pytest.approx(-6.0 / np.sqrt(5.0))
+    final = got[('add-on', 'test_crf/test')]
+    assert final['dJ_std'] == pytest.approx(6.0 / np.sqrt(10.0))  # 1.897
+    assert np.isnan(final['dF_std'])  # both stds 0
+    assert np.isnan(got[('one seed', 'test_crf/test')]['dJ_std'])  # one seed
+    longer = got[('long add-on', 'test_crf/test')]
+    assert longer['baseline'] == 'long' and longer['dJ_std'] == pytest.approx(4 / np.sqrt(5))
+    md = (tmp_path / 'differences.md').read_text().splitlines()
+    assert '| add-on | base | test_crf/test | 2 vs 2 | +6.00 | +1.9 | +3.00 | — |' in md
+    assert '| add-on | base | random_walk/random_walk | 2 vs 2 | +4.00 | +4.0 | -6.00 | -2.7 |' \
+        in md
+    assert '| one seed | base | test_crf/test | 1 vs 2 | +10.00 | — | +10.00 | — |' in md
+    table = list(csv.DictReader(open(tmp_path / 'differences.csv')))
+    assert [(r['experiment'], r['dJ']) for r in table][:2] == [('add-on', '4.0000'),
+                                                               ('add-on', '6.0000')]
+
+
 def test_rekey_gives_recorded_runs_the_current_keys_by_experiment_name(runner, tmp_path):
     fields = ['experiment', 'config', 'key', 'seed', 'J', 'F', 'J&F']
     with open(tmp_path / 'results.csv', 'w', newline='') as f:
@@ -286,76 +328,3 @@ def check_pipeline_experiment(runner, exp, built):
             continue
         built.add(key)
         MODELS.build(cfg.model)
-
-
-def test_pipeline_study_runs_resumes_and_tabulates(synthetic_root, tmp_path):
-    """A study of pipeline experiments (``pipeline=...``): the SEAM pipeline on the embedded
-    data (2 iterations per training stage) and its first two stages alone (``to``); the
-    results hold the last test's J / F / J&F and every stage's scores, as the pipeline recorded
-    them; a rerun and a fresh machine with the results directory alone run nothing again."""
-    opts = [f'data_root={synthetic_root}', 'max_iters=2',
-            'train_cfg_options.train_dataloader.batch_size=4']
-    study = tmp_path / 'study.py'
-    study.write_text(
-        'seeds = [0]\n'
-        'experiments = [\n'
-        f"    dict(name='SEAM', pipeline='configs/pipelines/seam_synthetic.py', "
-        f"cfg_options={opts!r}),\n"
-        f"    dict(name='SEAM CAM labels', pipeline='configs/pipelines/seam_synthetic.py', "
-        f"cfg_options={opts!r}, to='pseudo_labels', final='pseudo_labels/cam_sweep_best'),\n"
-        ']\n')
-
-    def run(*args):
-        env = dict(os.environ, PYTHONPATH=ROOT)
-        res = subprocess.run([sys.executable, 'tools/run_experiments.py', str(study), *args],
-                             cwd=ROOT, capture_output=True, text=True, timeout=1500, env=env)
-        assert res.returncode == 0, (res.stdout + res.stderr)[-3000:]
-        return res.stdout
-
-    out, results = tmp_path / 'out', tmp_path / 'results'
-    first = run('--out', str(out), '--results', str(results))
-    assert first.count('[run]') == 2 and first.count('[done]') == 2
-    state = json.load(open(out / 'SEAM' / 'seed0' / 'pipeline.json'))
-    assert list(state['stages']) == ['cam', 'pseudo_labels', 'affinity', 'random_walk',
-                                     'segmentor', 'test', 'test_crf']
-    short = json.load(open(out / 'SEAM_CAM_labels' / 'seed0' / 'pipeline.json'))
-    assert list(short['stages']) == ['cam', 'pseudo_labels']  # --to
-    # the headline: the last stage (the test with the dense CRF), and the entry named by final
-    rows = {r['experiment']: r for r in csv.DictReader(open(results / 'results.csv'))
-            if r['seed'] == '0'}
-    crf = state['stages']['test_crf']['metrics']['test']
-    assert [float(rows['SEAM'][k]) for k in ('J', 'F', 'J&F')] == pytest.approx(
-        [crf['J'], crf['F'], crf['J&F']], abs=1e-4)
-    best = short['stages']['pseudo_labels']['metrics']['cam_sweep_best']
-    assert float(rows['SEAM CAM labels']['J']) == pytest.approx(best['J'], abs=1e-4)
-    # every scored entry of every stage, in stage order, as pipeline.json holds it
-    stages = [r for r in csv.DictReader(open(results / 'stages.csv'))
-              if r['experiment'] == 'SEAM']
-    expected = [(name, entry, f"{m['J']:.4f}") for name in state['order']
-                for entry, m in state['stages'][name]['metrics'].items()]
-    assert [(r['stage'], r['entry'], r['J']) for r in stages] == expected
-    assert {'cam', 'pseudo_labels', 'random_walk', 'segmentor', 'test', 'test_crf'} <= {
-        r['stage'] for r in stages}
-    walk = state['stages']['random_walk']['metrics']['random_walk']
-    md = (results / 'stages.md').read_text()
-    assert f"| SEAM | random_walk | random_walk | " in md and f"| 1 | {walk['J']:.2f} ± 0.00 |" in md
-    assert (results / 'stages.png').stat().st_size > 1000
-    table = (results / 'results.md').read_text()
-    # a rerun: every run is recorded, nothing starts
-    assert '[run]' not in run('--out', str(out), '--results', str(results))
-    # a fresh machine with only the results directory: nothing runs, the same tables
-    resumed = run('--out', str(tmp_path / 'fresh'), '--results', str(results))
-    assert '[run]' not in resumed
-    assert (results / 'results.md').read_text().splitlines()[2:] == table.splitlines()[2:]
-    assert [r for r in csv.DictReader(open(results / 'stages.csv'))
-            if r['experiment'] == 'SEAM'] == stages
-    # --collect starts nothing: it tabulates the finished runs of the work directories (their
-    # metrics.json) that no table records yet, and leaves the unfinished ones alone
-    collected = tmp_path / 'collected'
-    shutil.rmtree(out / 'SEAM_CAM_labels')
-    log = run('--out', str(out), '--results', str(collected), '--collect')
-    assert '[run]' not in log
-    assert not (out / 'SEAM_CAM_labels').exists()
-    assert [r['experiment'] for r in csv.DictReader(open(collected / 'results.csv'))
-            if r['seed'] == '0'] == ['SEAM']
-    assert [r for r in csv.DictReader(open(collected / 'stages.csv'))] == stages
