@@ -45,8 +45,8 @@ entry per stage, ``STAGE_PLOT_ENTRIES``). A killed pipeline run continues where 
 pipeline tool skips its finished stages). ``baseline = '<experiment name>'`` and
 ``compare_stages = ['stage/entry', ...]`` in the study add ``differences.md`` / ``.csv``: each
 other experiment's difference from the baseline (or from its own ``baseline=...``) at those
-entries, in points and in run-to-run
-standard deviations (the pooled std of the two). ``--collect`` starts nothing: it tabulates the
+entries, in points and in run-to-run standard deviations (the pooled std of the two).
+``--collect`` starts nothing: it tabulates the
 recorded runs and the finished ones of the work directories (their ``metrics.json``).
 
 ``--rekey`` first gives the recorded runs the keys of the current configs, matched by experiment
@@ -699,7 +699,7 @@ def main():
             baselines = {e['name']: e.get('baseline', study.baseline) for e in experiments}
             write_stage_differences(summary, baselines, study.get('compare_stages', []),
                                     results, command)
-        return rows, table
+        return rows, table, summary
 
     def job(exp, seed):
         key = (exp['key'], seed)
@@ -753,9 +753,8 @@ def main():
     with ThreadPoolExecutor(max_workers=args.workers) as pool:
         for future in [pool.submit(job, exp, seed) for exp, seed in jobs]:
             future.result()
-    rows, table = record()
+    rows, table, summary = record()
     print(table)
-    summary = write_stage_tables(experiments, seeds, stage_rows, results, command)
     for path in (write_plots(rows, results) + write_protocol_plots(experiments, seeds, pls,
                                                                       results)
                  + write_stage_plot(summary, results)):
