@@ -328,16 +328,18 @@ def write_stage_tables(experiments, seeds, stage_rows: dict, out: str, command: 
              '', '| experiment | stage | entry | how | seeds | J | F | J&F |',
              '| --- | --- | --- | --- | --- | --- | --- | --- |']
     for (name, stage, entry), rows in groups.items():
-        cells, stats = [], {}
+        cells, stats, by_seed = [], {}, {}
         for k in METRICS:
             values = [float(r[k]) for r in rows if r[k] not in ('', None)]
             if values:
                 std = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
                 stats[k] = (float(np.mean(values)), std)
+                by_seed[k] = {r['seed']: float(r[k]) for r in rows if r[k] not in ('', None)}
                 cells.append(f'{stats[k][0]:.2f} ± {std:.2f}')
             else:
                 cells.append('—')
-        summary.append(dict(experiment=name, stage=stage, entry=entry, n=len(rows), **stats))
+        summary.append(dict(experiment=name, stage=stage, entry=entry, n=len(rows), **stats,
+                            by_seed=by_seed))
         how = rows[0]['how'] + (f" (threshold {float(rows[0]['threshold']):.2f})"
                                 if rows[0]['threshold'] not in ('', None) else '')
         lines.append(f'| {name} | {stage} | {entry} | {how} | {len(rows)} | ' +
@@ -353,7 +355,10 @@ def write_stage_differences(summary: list, baselines: dict, entries: list, out: 
     (``baselines``: {experiment: the experiment it is compared with}) at each of ``entries``
     (``'stage/entry'``, in that order), in points of J and F and in run-to-run standard
     deviations: the pooled sample std of the two experiments' seeds, sqrt((s_a^2 + s_b^2) / 2)
-    (``—`` until both have two seeds, or when it is 0). Returns the rows."""
+    (``—`` until both have two seeds, or when it is 0); and seed by seed, the difference at each
+    seed both ran (``by_seed`` of the summary rows; a seed gives every experiment the same
+    initial weights and data order, so the run-to-run spread they share cancels there), with
+    how many of them are positive. Returns the rows."""
     stats = {(r['experiment'], f"{r['stage']}/{r['entry']}"): r for r in summary}
     rows = []
     for entry in entries:
@@ -371,31 +376,51 @@ def write_stage_differences(summary: list, baselines: dict, entries: list, out: 
                 enough = min(other['n'], base['n']) > 1 and pooled > 0
                 row[f'd{k}'] = ma - mb
                 row[f'd{k}_std'] = (ma - mb) / pooled if enough else float('nan')
+                mine = other.get('by_seed', {}).get(k, {})
+                theirs = base.get('by_seed', {}).get(k, {})
+                row[f'd{k}_seeds'] = {seed: mine[seed] - theirs[seed] for seed in sorted(mine)
+                                      if seed in theirs}
             rows.append(row)
     if not rows:
         return []
-    fields = ['experiment', 'baseline', 'entry', 'n', 'n_baseline', 'dJ', 'dJ_std', 'dF',
-              'dF_std']
+    fields = ['experiment', 'baseline', 'entry', 'n', 'n_baseline', 'dJ', 'dJ_std', 'dJ_seeds',
+              'dF', 'dF_std', 'dF_seeds']
+
+    def csv_value(value):
+        if isinstance(value, dict):  # per seed: 'seed:difference' pairs
+            return ' '.join(f'{seed}:{d:.4f}' for seed, d in value.items())
+        return f'{value:.4f}' if isinstance(value, float) else value
+
     with open(osp.join(out, 'differences.csv'), 'w', newline='') as f:
         writer = csv.DictWriter(f, fieldnames=fields)
         writer.writeheader()
-        writer.writerows([{k: (f'{v:.4f}' if isinstance(v, float) else v)
-                           for k, v in r.items()} for r in rows])
+        writer.writerows([{k: csv_value(v) for k, v in r.items()} for r in rows])
 
     def cell(row, key, fmt):
         value = row.get(key)
         return '—' if value is None or value != value else format(value, fmt)
 
+    def seeds_cell(row, key):
+        diffs = list(row.get(key, {}).values())
+        if not diffs:
+            return '—'
+        higher = sum(d > 0 for d in diffs)
+        return ', '.join(f'{d:+.1f}' for d in diffs) + f' ({higher}/{len(diffs)} higher)'
+
     lines = ['Difference from the baseline at each stage: means over the seeds, in points and '
              'in run-to-run standard deviations (σ: the pooled sample std of the two '
-             f"experiments' seeds) (`{command}`)", '',
-             '| experiment | baseline | stage / entry | seeds | ΔJ | ΔJ / σ | ΔF | ΔF / σ |',
-             '| --- | --- | --- | --- | --- | --- | --- | --- |']
+             "experiments' seeds), and seed by seed (the same seed: the same initial weights "
+             f'and data order) (`{command}`)', '',
+             '| experiment | baseline | stage / entry | seeds | ΔJ | ΔJ / σ | ΔJ by seed | '
+             'ΔF | ΔF / σ | ΔF by seed |',
+             '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |']
     for r in rows:
         lines.append(f"| {r['experiment']} | {r['baseline']} | {r['entry']} | "
                      f"{r['n']} vs {r['n_baseline']} | "
                      f"{cell(r, 'dJ', '+.2f')} | {cell(r, 'dJ_std', '+.1f')} | "
-                     f"{cell(r, 'dF', '+.2f')} | {cell(r, 'dF_std', '+.1f')} |")
+                     f"{seeds_cell(r, 'dJ_seeds')} | "
+                     f"{cell(r, 'dF', '+.2f')} | {cell(r, 'dF_std', '+.1f')} | "
+                     f"{seeds_cell(r, 'dF_seeds')} |")
     with open(osp.join(out, 'differences.md'), 'w') as f:
         f.write('\n'.join(lines) + '\n')
     return rows

@@ -224,13 +224,43 @@ def test_stage_differences_in_points_and_pooled_stds(runner, tmp_path):
     longer = got[('long add-on', 'test_crf/test')]
     assert longer['baseline'] == 'long' and longer['dJ_std'] == pytest.approx(4 / np.sqrt(5))
     md = (tmp_path / 'differences.md').read_text().splitlines()
-    assert '| add-on | base | test_crf/test | 2 vs 2 | +6.00 | +1.9 | +3.00 | — |' in md
-    assert '| add-on | base | random_walk/random_walk | 2 vs 2 | +4.00 | +4.0 | -6.00 | -2.7 |' \
+    assert '| add-on | base | test_crf/test | 2 vs 2 | +6.00 | +1.9 | — | +3.00 | — | — |' \
         in md
-    assert '| one seed | base | test_crf/test | 1 vs 2 | +10.00 | — | +10.00 | — |' in md
+    assert ('| add-on | base | random_walk/random_walk | 2 vs 2 | +4.00 | +4.0 | — | -6.00 | '
+            '-2.7 | — |') in md
+    assert ('| one seed | base | test_crf/test | 1 vs 2 | +10.00 | — | — | +10.00 | — | '
+            '— |') in md
     table = list(csv.DictReader(open(tmp_path / 'differences.csv')))
     assert [(r['experiment'], r['dJ']) for r in table][:2] == [('add-on', '4.0000'),
                                                                ('add-on', '6.0000')]
+
+
+def test_stage_differences_seed_by_seed(runner, tmp_path):
+    """With the per-seed values of write_stage_tables, each difference is also given seed by
+    seed, for the seeds both experiments ran, with how many are positive (md and csv)."""
+    records = {('base', 0): 40.0, ('base', 1): 44.0, ('base', 2): 36.0,
+               ('add-on', 0): 43.0, ('add-on', 1): 46.0, ('add-on', 2): 35.5,
+               ('partial', 0): 41.0, ('partial', 1): 43.0}
+    stage_rows = {(name, seed): [dict(stage='cam', entry='train', how='val', threshold='',
+                                      J=j, F='', **{'J&F': ''})]
+                  for (name, seed), j in records.items()}
+    experiments = [dict(name=name, key=name) for name in ('base', 'add-on', 'partial')]
+    summary = runner.write_stage_tables(experiments, [0, 1, 2], stage_rows, str(tmp_path), 'cmd')
+    base = next(r for r in summary if r['experiment'] == 'base')
+    assert base['J'] == pytest.approx((40.0, 4.0)) and base['by_seed'] == {
+        'J': {0: 40.0, 1: 44.0, 2: 36.0}}
+    rows = runner.write_stage_differences(summary, {n: 'base' for n in ('base', 'add-on',
+                                                                         'partial')},
+                                          ['cam/train'], str(tmp_path), 'cmd')
+    got = {r['experiment']: r for r in rows}
+    assert got['add-on']['dJ_seeds'] == pytest.approx({0: 3.0, 1: 2.0, 2: -0.5})
+    assert got['partial']['dJ_seeds'] == pytest.approx({0: 1.0, 1: -1.0})  # seeds both ran
+    md = (tmp_path / 'differences.md').read_text()
+    assert ('| add-on | base | cam/train | 3 vs 3 | +1.50 | +0.3 | +3.0, +2.0, -0.5 (2/3 higher) '
+            '| — | — | — |') in md
+    assert '| +1.0, -1.0 (1/2 higher) |' in md
+    table = {r['experiment']: r for r in csv.DictReader(open(tmp_path / 'differences.csv'))}
+    assert table['add-on']['dJ_seeds'] == '0:3.0000 1:2.0000 2:-0.5000'
 
 
 def test_rekey_gives_recorded_runs_the_current_keys_by_experiment_name(runner, tmp_path):
