@@ -485,15 +485,21 @@ def summarise(experiments, seeds, runs) -> list:
 
 
 def write_tables(rows, seeds, out: str, command: str) -> str:
-    partial = any(len(r['seeds']) < len(seeds) for r in rows)
-    lines = [f'Mean ± std over seeds {", ".join(map(str, seeds))} (`{command}`)' +
-             (' — partial: `n` seeds finished so far' if partial else ''), '',
-             '| experiment | J | F | J&F |' + (' n |' if partial else ''),
-             '| --- | --- | --- | --- |' + (' --- |' if partial else '')]
+    """``results.md`` / ``results.csv``; ``n`` (each row's seeds) is shown while a row lacks
+    some of its seeds (an experiment's own ``seeds`` narrow the study's), or when the rows run
+    different numbers of seeds."""
+    planned = [len([s for s in seeds if s in r['exp'].get('seeds', seeds)]) for r in rows]
+    partial = any(len(r['seeds']) < n for r, n in zip(rows, planned))
+    show_n = partial or len({len(r['seeds']) for r in rows}) > 1
+    note = (' — partial: `n` seeds finished so far' if partial else
+            ' (`n`: the seeds each experiment runs)' if show_n else '')
+    lines = [f'Mean ± std over seeds {", ".join(map(str, seeds))} (`{command}`)' + note, '',
+             '| experiment | J | F | J&F |' + (' n |' if show_n else ''),
+             '| --- | --- | --- | --- |' + (' --- |' if show_n else '')]
     for r in rows:
         cells = [f'{m:.2f} ± {s:.2f}' for m, s in zip(r['mean'], r['std'])]
         lines.append(f'| {r["exp"]["name"]} | ' + ' | '.join(cells) + ' |' +
-                     (f' {len(r["seeds"])} |' if partial else ''))
+                     (f' {len(r["seeds"])} |' if show_n else ''))
     table = '\n'.join(lines) + '\n'
     with open(osp.join(out, 'results.md'), 'w') as f:
         f.write(table)

@@ -147,6 +147,20 @@ def test_partial_table_says_how_many_seeds_each_row_has(runner, tmp_path):
     assert '| a | 51.00 ± 1.41 | 32.00 ± 2.83 | 41.50 ± 2.12 | 2 |' in table
     assert '| b | 60.00 ± 0.00 | 40.00 ± 0.00 | 50.00 ± 0.00 | 1 |' in table
     assert runner.previous_runs(str(tmp_path)) == runs  # the csv is the record of the runs
+    # every row complete, one of them on its own two seeds: not partial, n still shown
+    exps[1]['seeds'] = [0, 1]
+    runs[('k1', 2)] = {'J': 54., 'F': 32., 'J&F': 43.}
+    runs[('k2', 1)] = {'J': 62., 'F': 40., 'J&F': 51.}
+    rows = runner.summarise(exps, [0, 1, 2], runs)
+    table = runner.write_tables(rows, [0, 1, 2], str(tmp_path), 'cmd').splitlines()
+    assert 'partial' not in table[0] and table[0].endswith('(`n`: the seeds each experiment runs)')
+    assert '| a | 52.00 ± 2.00 | 32.00 ± 2.00 | 42.00 ± 1.73 | 3 |' in table
+    assert '| b | 61.00 ± 1.41 | 40.00 ± 0.00 | 50.50 ± 0.71 | 2 |' in table
+    # all rows complete on the same seeds: no n column
+    rows = runner.summarise(exps[:1], [0, 1, 2], runs)
+    table = runner.write_tables(rows, [0, 1, 2], str(tmp_path), 'cmd').splitlines()
+    assert table[0] == 'Mean ± std over seeds 0, 1, 2 (`cmd`)'
+    assert table[2] == '| experiment | J | F | J&F |'
 
 
 def test_pseudo_label_summary_is_the_mean_and_std_over_seeds(runner, tmp_path):
