@@ -5,7 +5,6 @@ import numpy as np
 import torch
 import mmcv
 from mmcv.transforms import BaseTransform
-from mmpretrain.datasets.transforms import ColorJitter as _PretrainColorJitter
 from PIL import Image
 from mmseg.datasets.transforms import PackSegInputs
 from mmseg.registry import TRANSFORMS
@@ -232,22 +231,34 @@ def adjust_hue(img: np.ndarray, hue_factor: float, backend: str = 'pillow') -> n
 
 
 @TRANSFORMS.register_module()
-class ColorJitter(_PretrainColorJitter):
+class ColorJitter(BaseTransform):
     """``mmpretrain.ColorJitter`` (torchvision's ColorJitter: brightness, contrast, saturation
     and hue in a random order) with its hue step through :func:`adjust_hue`, which works under
-    NumPy 2. The random draws and the other three steps are mmpretrain's."""
+    NumPy 2. The random draws and the other three steps are mmpretrain's.
+
+    mmpretrain is imported when a ``ColorJitter`` is built, not with this module: it imports
+    torchvision (~0.7 s per process here), which the tools that build no training pipeline
+    (pseudo-labels, random walk, tests) do not need. The arguments are mmpretrain's.
+    """
+
+    def __init__(self, **kwargs) -> None:
+        from mmpretrain.datasets.transforms import ColorJitter as PretrainColorJitter
+        self.jitter = PretrainColorJitter(**kwargs)
 
     def transform(self, results: dict) -> dict:
-        img = results['img']
-        order, brightness, contrast, saturation, hue = self._rand_params()
+        img, backend = results['img'], self.jitter.backend
+        order, brightness, contrast, saturation, hue = self.jitter._rand_params()
         for index in order:
             if index == 0 and brightness is not None:
-                img = mmcv.adjust_brightness(img, brightness, backend=self.backend)
+                img = mmcv.adjust_brightness(img, brightness, backend=backend)
             elif index == 1 and contrast is not None:
-                img = mmcv.adjust_contrast(img, contrast, backend=self.backend)
+                img = mmcv.adjust_contrast(img, contrast, backend=backend)
             elif index == 2 and saturation is not None:
-                img = mmcv.adjust_color(img, alpha=saturation, backend=self.backend)
+                img = mmcv.adjust_color(img, alpha=saturation, backend=backend)
             elif index == 3 and hue is not None:
-                img = adjust_hue(img, hue, backend=self.backend)
+                img = adjust_hue(img, hue, backend=backend)
         results['img'] = img
         return results
+
+    def __repr__(self) -> str:
+        return repr(self.jitter)

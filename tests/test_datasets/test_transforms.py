@@ -1,6 +1,9 @@
 import argparse
 import importlib.util
+import os
 import os.path as osp
+import subprocess
+import sys
 import warnings
 
 import numpy as np
@@ -123,3 +126,17 @@ def test_color_jitter_is_mmpretrains_without_mmcvs_hue(monkeypatch):
         np.testing.assert_array_equal(a, b)
     assert any(not np.array_equal(a, img) for a in ours)
     assert min(hues) < 0 < max(hues)  # negative draws: the case that stopped training
+
+
+def test_mmpretrain_is_imported_when_a_color_jitter_is_built_not_with_the_plugin():
+    """``import mmseg_hfpl`` leaves mmpretrain and torchvision (~0.7 s per process) out until a
+    ``ColorJitter`` is built: every tool process that builds no training pipeline saves it."""
+    code = ('import sys; import mmseg_hfpl; from mmseg.registry import TRANSFORMS; '
+            "print(sorted(m for m in ('mmpretrain', 'torchvision') if m in sys.modules)); "
+            "t = TRANSFORMS.build(dict(type='ColorJitter', brightness=0.3, hue=0.1)); "
+            "print(type(t).__module__, type(t.jitter).__module__)")
+    res = subprocess.run([sys.executable, '-c', code], cwd=ROOT, capture_output=True, text=True,
+                         env=dict(os.environ, OMP_NUM_THREADS='1'), timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert res.stdout.splitlines()[-2:] == [
+        '[]', 'mmseg_hfpl.datasets.transforms mmpretrain.datasets.transforms.processing']

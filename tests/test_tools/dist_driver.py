@@ -37,6 +37,11 @@ from mmengine.model import is_model_wrapper  # noqa: E402
 import mmseg_hfpl  # noqa: E402,F401
 import train as train_tool  # noqa: E402  tools/train.py
 from mmseg_hfpl.engine.dist import launcher_world_size, set_train_batch_size  # noqa: E402
+import mmengine.config.config as _config_module  # noqa: E402
+
+# yapf formats a config's text (0.5-0.9 s per distinct config here) only for the runner's log
+# and its dumped config, which this harness never reads: the text is left as mmengine builds it
+_config_module.FormatCode = lambda text, **kwargs: (text, False)
 
 
 def _number(value) -> float:
@@ -105,6 +110,17 @@ def autocast_train_step(model) -> None:
     model.train_step = train_step
 
 
+def keep_data_lists(dataset: dict) -> None:
+    """Every dataset inside ``dataset`` (through ``datasets`` of a concatenation, ``dataset`` of
+    a wrapper) keeps its data list as it is: mmengine's serialization, which saves loader
+    workers' memory on full-size datasets only, ends in a gc.collect() of ~0.2 s per dataset."""
+    if 'datasets' in dataset or 'dataset' in dataset:
+        for part in dataset.get('datasets', [dataset.get('dataset')]):
+            keep_data_lists(part)
+    else:
+        dataset['serialize_data'] = False
+
+
 def train_one(spec: dict, work_root: str) -> dict:
     record = dict(iters=[], messages=[], error=None)
     cfg = Config.fromfile(osp.join(ROOT, spec['config']))
@@ -115,6 +131,7 @@ def train_one(spec: dict, work_root: str) -> dict:
         parser = argparse.ArgumentParser()
         parser.add_argument('--cfg-options', nargs='+', action=DictAction)
         cfg.merge_from_dict(parser.parse_args(['--cfg-options', *spec['cfg_options']]).cfg_options)
+    keep_data_lists(cfg.train_dataloader.dataset)
     train_tool.prepare_distributed(cfg, 'pytorch')
     world_size = launcher_world_size('pytorch')
     per, total, message = set_train_batch_size(cfg, world_size, spec.get('explicit_batch', False))

@@ -28,12 +28,29 @@ import numpy as np
 from machine import processor_name
 
 GOALS = {(56, 8): 15.0, (112, 1): 20.0}  # (size, batch): speed-up over the dense reference
+LOSSES = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                      'mmseg_hfpl', 'losses')
+_LOADED = {}
+
+
+def losses_module(name: str):
+    """``mmseg_hfpl/losses/<name>.py`` (``functional`` or ``reference``: torch alone) loaded by
+    itself: importing the plugin (mmseg, mmcv) would add ~1.5 s to each of this benchmark's
+    processes."""
+    if name not in _LOADED:
+        import importlib.util
+        spec = importlib.util.spec_from_file_location(f'fsl_benchmark_{name}',
+                                                      os.path.join(LOSSES, f'{name}.py'))
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        _LOADED[name] = module
+    return _LOADED[name]
 
 
 def _processor_details() -> str:
     """``cpu family F, model M, stepping S`` from ``/proc/cpuinfo`` (virtual machines often report
     a generic model name) and the per-core L2 cache that sets the default block size."""
-    from mmseg_hfpl.losses.functional import _cpu_cache_bytes
+    _cpu_cache_bytes = losses_module('functional')._cpu_cache_bytes
     fields = {}
     try:
         with open('/proc/cpuinfo') as f:
@@ -97,9 +114,8 @@ def worker(impl: str, size: int, batch: int, channels: int, repeats: int, out: s
     if threads:
         torch.set_num_threads(threads)
 
-    from mmseg_hfpl.losses.functional import pairwise_feature_similarity
-    from mmseg_hfpl.losses.reference import dense_feature_similarity
-    fn = pairwise_feature_similarity if impl == 'blockwise' else dense_feature_similarity
+    fn = (losses_module('functional').pairwise_feature_similarity if impl == 'blockwise' else
+          losses_module('reference').dense_feature_similarity)
     gen = torch.Generator().manual_seed(0)
     image = torch.rand(batch, 3, size, size, generator=gen)
     gated = torch.rand(batch, channels, size, size, generator=gen)
@@ -176,7 +192,7 @@ def main():
         parser.error(f'--load must be >= 0, got {args.load}')
     import torch
 
-    from mmseg_hfpl.losses.functional import pair_block_elements
+    pair_block_elements = losses_module('functional').pair_block_elements
     threads = args.threads or torch.get_num_threads()
     print(f'{processor_name()} ({_processor_details()}), {os.cpu_count()} CPUs, load '
           f'{os.getloadavg()[0]:.2f}; torch {torch.__version__}, {threads} '
