@@ -245,8 +245,7 @@ def train(exp: dict, seed: int, work: str, threads: int) -> dict:
     result = osp.join(work, 'metrics.json')
     with atomic_path(result) as tmp, open(tmp, 'w') as f:
         json.dump(metrics, f)
-    print(f'[done] {exp["name"]} seed {seed}: ' +
-          '  '.join(f'{k} {metrics[k]:.2f}' for k in METRICS), flush=True)
+    print(f'[done] {exp["name"]} seed {seed}: {metric_text(metrics)}', flush=True)
     return metrics
 
 
@@ -292,8 +291,7 @@ def run_pipeline(exp: dict, seed: int, work: str, threads: int) -> tuple:
     metrics = headline(rows, exp)
     with atomic_path(osp.join(work, 'metrics.json')) as tmp, open(tmp, 'w') as f:
         json.dump(dict(metrics, stages=rows), f)
-    print(f'[done] {exp["name"]} seed {seed}: ' +
-          '  '.join(f'{k} {metrics[k]:.2f}' for k in METRICS), flush=True)
+    print(f'[done] {exp["name"]} seed {seed}: {metric_text(metrics)}', flush=True)
     return metrics, rows
 
 
@@ -471,6 +469,12 @@ def make_pseudo_labels(exp: dict, seed: int, work: str, protocol: dict, threads:
         return pseudo_label_rows(json.load(f))
 
 
+def metric_text(metrics: dict) -> str:
+    """``J 50.00  F 20.00  J&F 35.00``, leaving out a metric the run's final entry has not (a
+    CAM-label sweep scores J only)."""
+    return '  '.join(f'{k} {metrics[k]:.2f}' for k in METRICS if metrics[k] == metrics[k])
+
+
 def summarise(experiments, seeds, runs) -> list:
     """Mean +- sample std over the seeds finished so far (``n`` of them)."""
     rows = []
@@ -497,7 +501,7 @@ def write_tables(rows, seeds, out: str, command: str) -> str:
              '| experiment | J | F | J&F |' + (' n |' if show_n else ''),
              '| --- | --- | --- | --- |' + (' --- |' if show_n else '')]
     for r in rows:
-        cells = [f'{m:.2f} ± {s:.2f}' for m, s in zip(r['mean'], r['std'])]
+        cells = [f'{m:.2f} ± {s:.2f}' if m == m else '—' for m, s in zip(r['mean'], r['std'])]
         lines.append(f'| {r["exp"]["name"]} | ' + ' | '.join(cells) + ' |' +
                      (f' {len(r["seeds"])} |' if show_n else ''))
     table = '\n'.join(lines) + '\n'

@@ -161,6 +161,14 @@ def test_partial_table_says_how_many_seeds_each_row_has(runner, tmp_path):
     table = runner.write_tables(rows, [0, 1, 2], str(tmp_path), 'cmd').splitlines()
     assert table[0] == 'Mean ± std over seeds 0, 1, 2 (`cmd`)'
     assert table[2] == '| experiment | J | F | J&F |'
+    # a run whose final entry scores J alone (a CAM-label sweep): '—' for F and J&F
+    nan = float('nan')
+    only_j = {('k3', 0): {'J': 40., 'F': nan, 'J&F': nan}}
+    rows = runner.summarise([dict(name='c', config='c.py', key='k3')], [0], only_j)
+    table = runner.write_tables(rows, [0], str(tmp_path), 'cmd')
+    assert '| c | 40.00 ± 0.00 | — | — |' in table
+    assert runner.metric_text(only_j[('k3', 0)]) == 'J 40.00'
+    assert runner.metric_text(runs[('k1', 0)]) == 'J 50.00  F 30.00  J&F 40.00'
 
 
 def test_pseudo_label_summary_is_the_mean_and_std_over_seeds(runner, tmp_path):
