@@ -328,11 +328,11 @@ def write_stage_tables(experiments, seeds, stage_rows: dict, out: str, command: 
     for (name, stage, entry), rows in groups.items():
         cells, stats, by_seed = [], {}, {}
         for k in METRICS:
-            values = [float(r[k]) for r in rows if r[k] not in ('', None)]
-            if values:
+            seeded = {r['seed']: float(r[k]) for r in rows if r[k] not in ('', None)}
+            if seeded:
+                values = list(seeded.values())
                 std = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
-                stats[k] = (float(np.mean(values)), std)
-                by_seed[k] = {r['seed']: float(r[k]) for r in rows if r[k] not in ('', None)}
+                stats[k], by_seed[k] = (float(np.mean(values)), std), seeded
                 cells.append(f'{stats[k][0]:.2f} ± {std:.2f}')
             else:
                 cells.append('—')
