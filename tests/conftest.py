@@ -68,15 +68,30 @@ def tiny_voc(tmp_path_factory):
     return str(root)
 
 
-# The slowest modules (their tests share a module-scoped fixture or each run a whole pipeline),
-# scheduled first under pytest-xdist so that no worker is left alone with one at the end.
+# The modules that take longest (summed over their tests; 15 s and more in a run of the whole
+# suite), slowest first: under pytest-xdist they are scheduled first and in this order, so that
+# the modules left for the end are short and no worker is left alone with a long one.
 SLOW_FIRST = ('tests/test_pipeline/test_twin_pipelines.py',
               'tests/test_pipeline/test_run_pipeline.py',
-              'tests/test_tools/test_distributed_configs.py',
-              'tests/test_readme.py',
-              'tests/test_pipeline/test_readme_pipeline.py',
               'tests/test_tools/test_run_experiments.py',
-              'tests/test_docs.py')
+              'tests/test_docs.py',
+              'tests/test_pipeline/test_readme_pipeline.py',
+              'tests/test_tools/test_distributed_configs.py',
+              'tests/test_tools/test_spatial_bce_configs.py',
+              'tests/test_readme.py',
+              'tests/test_engine/test_tools.py',
+              'tests/test_engine/test_checked_loading.py',
+              'tests/test_pseudo_labels/test_affinity.py',
+              'tests/test_tools/test_seam_configs.py',
+              'tests/test_tools/test_mctformer_configs.py',
+              'tests/test_tools/test_sipe_configs.py',
+              'tests/test_pseudo_labels/test_stage3.py',
+              'tests/test_pseudo_labels/test_output_guard.py',
+              'tests/test_engine/test_non_finite_loss_hook.py',
+              'tests/test_pipeline/test_pipeline_configs.py',
+              'tests/test_pseudo_labels/test_tool_and_hook.py',
+              'tests/test_configs.py',
+              'tests/test_tools/test_pmm_configs.py')
 
 
 def pytest_collection_modifyitems(config, items):

@@ -39,6 +39,7 @@ BENCHMARK_CAPS = {
     'fsl.py': ['--sizes', '16', '--batch', '1', '--repeats', '1'],
     'boundary_f.py': ['--images', '2', '--workers', '1'],
     'config_memo.py': ['--reads', '2', '--resolves', '1', '--repeats', '1'],
+    'tool_process.py': ['--repeats', '1', '--cases', 'torch'],
     'crf.py': ['--images', '2', '--size', '32'],
     'random_walk.py': ['--repeats', '1', '--cases', 'PSA 56x56'],
     'addon_overhead.py': ['--configs', 'mctformer', '--batch', '1', '--warmup', '0',

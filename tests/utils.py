@@ -1,5 +1,14 @@
 """Helpers shared by the tests that launch tools: distributed CPU jobs, CPU twins."""
 import glob
+import socket
+
+
+def free_port() -> str:
+    """A TCP port free on this machine now, for a distributed launch's rendezvous (a fixed port
+    collides with the launch of a test that runs at the same time on the other xdist worker)."""
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return str(s.getsockname()[1])
 
 
 def retry_on_rank_abort(run_once):

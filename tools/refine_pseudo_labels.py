@@ -40,6 +40,7 @@ from mmseg_hfpl.pseudo_labels.config import resolve_pseudo_label_dir, without_ma
 from mmseg_hfpl.pseudo_labels.fingerprint import (check_fingerprints, model_fingerprint,
                                                   read_fingerprint, write_fingerprints)
 from mmseg_hfpl.pseudo_labels.refine import SEED_RESIZES, refine_items
+from mmseg_hfpl.engine.process_exit import skip_exit_collection
 
 
 def main():
@@ -132,4 +133,5 @@ def main():
 
 
 if __name__ == '__main__':
+    skip_exit_collection()  # exit without the final collections (0.6 s)
     main()

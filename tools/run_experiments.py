@@ -72,6 +72,7 @@ from mmengine.config import Config, DictAction
 
 from mmseg_hfpl.engine.cfg_options import merge_cfg_options
 from mmseg_hfpl.fileio import atomic_path
+from mmseg_hfpl.engine.process_exit import skip_exit_collection
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 METRICS = ('J', 'F', 'J&F')
@@ -797,4 +798,5 @@ def main():
 
 
 if __name__ == '__main__':
+    skip_exit_collection()  # exit without the final collections (0.6 s)
     main()

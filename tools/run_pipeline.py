@@ -20,6 +20,7 @@ import argparse
 
 from mmengine.config import DictAction
 
+from mmseg_hfpl.engine.process_exit import skip_exit_collection
 from mmseg_hfpl.pipeline import Pipeline
 
 
@@ -39,4 +40,5 @@ def main():
 
 
 if __name__ == '__main__':
+    skip_exit_collection()  # exit without the final collections (0.6 s)
     main()

@@ -18,6 +18,7 @@ from mmseg.registry import MODELS
 import mmseg_hfpl  # noqa: F401
 from mmseg_hfpl.engine import destroy_process_group
 from mmseg_hfpl.engine.cfg_options import merge_cfg_options
+from mmseg_hfpl.engine.process_exit import skip_exit_collection
 from train import build_runner, prepare_device, prepare_distributed
 
 
@@ -96,4 +97,5 @@ def main():
 
 
 if __name__ == '__main__':
+    skip_exit_collection()  # exit without the final collections (0.6 s)
     main()

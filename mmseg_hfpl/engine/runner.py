@@ -10,6 +10,7 @@ from mmseg.registry import RUNNERS
 from ..fileio import atomic_path
 from ..losses.functional import NonFiniteScoreError
 from .checkpoint_check import load_state_checked, read_checkpoint, unwrap_model
+from .env_info import torchvision_version_only
 from .hooks.non_finite_loss_hook import non_finite_loss_error
 
 GUARD_KEY = 'non_finite'
@@ -93,8 +94,15 @@ class HFPLRunner(Runner):
       mismatching checkpoint with key warnings only. Set :attr:`allow_partial_checkpoint`
       (``--allow-partial`` of ``tools/train.py`` / ``tools/test.py``) to load the keys that
       fit instead.
+    - The environment it logs at start is mmengine's, collected without importing torchvision
+      for its version (:func:`~mmseg_hfpl.engine.env_info.torchvision_version_only`; 0.6 s
+      of every process that does not use it).
     """
     allow_partial_checkpoint: bool = False
+
+    def _log_env(self, env_cfg: dict) -> None:
+        with torchvision_version_only():
+            super()._log_env(env_cfg)
 
     def register_default_hooks(self,
                                hooks: Optional[Dict[str, Union[Hook, dict]]] = None) -> None:

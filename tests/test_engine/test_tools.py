@@ -1,14 +1,13 @@
 """tools/train.py, --resume, tools/test.py and the distributed scripts on CPU (subprocesses)."""
 import os
 import re
-import socket
 import subprocess
 import sys
 
 import pytest
 import torch
 
-from ..utils import retry_on_rank_abort
+from ..utils import free_port, retry_on_rank_abort
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -33,12 +32,6 @@ def metrics(log):
     return {k: float(v) for k, v in re.findall(r'\b(J|F|J&F|mIoU): ([0-9.]+)', line)}
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return str(s.getsockname()[1])
-
-
 def train(work_dir, root, *extra):
     return run([sys.executable, 'tools/train.py', CONFIG, '--work-dir', str(work_dir),
                 '--cfg-options', *data_options(root), *extra])
@@ -52,6 +45,8 @@ def test_train_writes_metrics_and_pictures(synthetic_root, tmp_path):
     assert 'decode.loss_isl' in log and 'decode.loss_fsl' in log
     pngs = [f for d, _, fs in os.walk(tmp_path / 'vis') for f in fs if f.endswith('.png')]
     assert len(pngs) == 2
+    import torchvision  # the environment logged at start names the installed version
+    assert f'TorchVision: {torchvision.__version__}\n' in log
 
 
 def test_resume_continues_exactly(synthetic_root, tmp_path):

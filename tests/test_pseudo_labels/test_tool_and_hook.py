@@ -2,7 +2,6 @@
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 
@@ -10,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ..utils import output_files, retry_on_rank_abort
+from ..utils import free_port, output_files, retry_on_rank_abort
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CONFIG = os.path.join(ROOT, 'tests', 'data', 'tiny_cam.py')
@@ -86,13 +85,10 @@ def test_tool_refuses_the_ground_truth_directory(synthetic_root, tiny_checkpoint
 
 
 def test_hook_under_two_cpu_processes_writes_each_image_once(synthetic_root, tmp_path):
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        port = str(s.getsockname()[1])
     config = tmp_path / 'with_hook.py'
     config.write_text(f'_base_ = {CONFIG!r}\n'
                       "custom_hooks = [dict(type='PseudoLabelHook', scales=(1.0, ), flip=False)]\n")
-    env = dict(os.environ, PORT=port, PYTHON=sys.executable, OMP_NUM_THREADS='1')
+    env = dict(os.environ, PORT=free_port(), PYTHON=sys.executable, OMP_NUM_THREADS='1')
 
     work_dirs = [tmp_path / 'run', tmp_path / 'retry']
 

@@ -37,6 +37,7 @@ from mmengine.model import is_model_wrapper  # noqa: E402
 import mmseg_hfpl  # noqa: E402,F401
 import train as train_tool  # noqa: E402  tools/train.py
 from mmseg_hfpl.engine.dist import launcher_world_size, set_train_batch_size  # noqa: E402
+from mmseg_hfpl.engine.process_exit import skip_exit_collection  # noqa: E402
 import mmengine.config.config as _config_module  # noqa: E402
 
 # yapf formats a config's text (0.5-0.9 s per distinct config here) only for the runner's log
@@ -178,4 +179,5 @@ def main() -> None:
 
 
 if __name__ == '__main__':
+    skip_exit_collection()
     main()

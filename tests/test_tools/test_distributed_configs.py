@@ -26,7 +26,7 @@ import sys
 
 import pytest
 
-from ..utils import retry_on_rank_abort
+from ..utils import free_port, retry_on_rank_abort
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, osp.join(ROOT, 'tools'))
@@ -210,7 +210,7 @@ def launch_driver(specs, tmp, nproc=WORLD, timeout=1500):
     def once(attempt):
         return subprocess.run(
             [sys.executable, '-m', 'torch.distributed.run', f'--nproc_per_node={nproc}',
-             f'--master_port={29600 + 7 * attempt + nproc}', DRIVER, spec_file, out_file],
+             f'--master_port={free_port()}', DRIVER, spec_file, out_file],
             cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
 
     res = retry_on_rank_abort(once)

@@ -151,13 +151,13 @@ def test_cpu_twin_trains_under_dist_train_with_the_losses_of_one_process(synthet
     the losses of one process training the same total batch of 4."""
     import subprocess
 
-    from ..utils import retry_on_rank_abort
+    from ..utils import free_port, retry_on_rank_abort
     from .test_distributed_configs import ROOT, launch_driver
     config = 'configs/spatial_bce/spatial-bce_r38tiny_synthetic.py'
     work = tmp_path / 'dist'
 
     def once(attempt):
-        env = dict(os.environ, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1', PORT=str(29730 + attempt))
+        env = dict(os.environ, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1', PORT=free_port())
         return subprocess.run(['bash', 'tools/dist_train.sh', config, '2', '--work-dir', str(work),
                                '--cfg-options', *ddp_twin_options(synthetic_root)], cwd=ROOT,
                               env=env, capture_output=True, text=True, timeout=900)

@@ -8,7 +8,7 @@ from mmengine.config import Config
 from mmseg_hfpl.engine.dist import (launcher_world_size, per_process_batch_size,
                                     set_train_batch_size, sync_bn_to_bn)
 
-from ..utils import retry_on_rank_abort, train_log
+from ..utils import free_port, retry_on_rank_abort, train_log
 from .test_seam_configs import ROOT, run
 
 # the official batch of each recipe (one process, DataParallel): SEAM / hfpl train_SEAM.py 8,
@@ -127,7 +127,7 @@ def test_seam_voc_recipe_has_the_same_total_batch_on_one_and_two_ranks(voc8, tmp
 
     def once(attempt):
         env = dict(__import__('os').environ, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1',
-                   PORT=str(29710 + attempt))
+                   PORT=free_port())
         return subprocess.run(['bash', 'tools/dist_train.sh', config, '2', '--work-dir', str(two),
                                '--cfg-options', *tiny_seam_options(voc8)], cwd=ROOT, env=env,
                               capture_output=True, text=True, timeout=900)

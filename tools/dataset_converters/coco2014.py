@@ -41,6 +41,7 @@ from mmseg_hfpl.datasets.coco_masks import (CROWD_MODES, ORDERS, category_index_
                                             image_labels, paint_class_mask)
 from mmseg_hfpl.datasets.wsss_voc_dataset import voc_colormap
 from mmseg_hfpl.pseudo_labels.fingerprint import read_fingerprint, write_fingerprints
+from mmseg_hfpl.engine.process_exit import skip_exit_collection
 
 IMAGE_LISTS = ('all', 'annotated')
 CONVERTER_VERSION = 1  # bump when the masks of the same settings change
@@ -235,4 +236,5 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Dict[str, int]]:
 
 
 if __name__ == '__main__':
+    skip_exit_collection()  # exit without the final collections (0.6 s)
     main()
