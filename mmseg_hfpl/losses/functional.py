@@ -7,7 +7,8 @@ import functools
 import math
 import os
 from concurrent.futures import ThreadPoolExecutor
-from typing import Optional
+import warnings
+from typing import List, Optional
 
 import torch
 import torch.nn.functional as F
@@ -208,19 +209,81 @@ def pair_block_elements(device: torch.device) -> int:
     return max(1 << 14, _cpu_cache_bytes() // 8)
 
 
-class _BlockBuffers:
-    """Preallocated flat buffers reused by every block of one FSL call (no per-block allocation)."""
+def _block_products(acc: Tensor, y1: Tensor, colour: Tensor, gr_n: Tensor, gc: Tensor,
+                    dr2: Tensor, dc2: Tensor, blocks: List[List[int]], w: int, cut: float,
+                    a_coef: float, sigma: float, need_mu: bool, need_sigma: bool,
+                    buffer_size: int, eps: float) -> Tensor:
+    """Adds ``P y1`` for every pairwise kernel ``P`` (``M``, then ``M / q`` when ``need_mu``
+    and ``M * (d^2 / s^3 - 2 / s)`` when ``need_sigma``) of a chunk of images to ``acc``.
 
-    def __init__(self, dtype: torch.dtype, device: torch.device) -> None:
-        self.dtype, self.device = dtype, device
-        self.flat = {}
+    ``acc`` (num, B', K+1, n), ``y1`` (B', K+1, n) and ``colour`` (3, B', n) hold the chunk;
+    each block ``[r0, r1, r2, chunk]`` pairs the image rows [r0, r1) with the rows [r0, r2)
+    within the Gaussian's reach (the upper triangle of the symmetric band; the rest is its
+    transpose), ``chunk`` images at a time, in six preallocated flat buffers of
+    ``buffer_size`` entries. Plain tensor code that TorchScript compiles as it is
+    (:func:`_compiled_block_products`), so that on CPU each thread runs its images without the
+    interpreter lock.
+    """
+    flat = torch.empty(6, buffer_size, dtype=y1.dtype, device=y1.device)
+    one = torch.ones((), dtype=y1.dtype, device=y1.device)
+    images = y1.shape[0]
+    for block in blocks:
+        r0, r1, r2, chunk = block[0], block[1], block[2], block[3]
+        start, stop, end = r0 * w, r1 * w, r2 * w
+        rows, cols = stop - start, end - start
+        size = rows * cols
+        weight = flat[0, :size].view(r1 - r0, w, r2 - r0, w)  # eq. 10, in place
+        torch.mul(gr_n[r0:r1, None, r0:r2, None], gc[None, :, None, :], out=weight)
+        weight = F.threshold_(weight.view(rows, cols), cut, 0.0)
+        dlog = flat[1, :size].view(rows, cols)
+        if need_sigma:
+            torch.add(dr2[r0:r1, None, r0:r2, None], dc2[None, :, None, :],
+                      out=flat[1, :size].view(r1 - r0, w, r2 - r0, w))
+            dlog.div_(sigma ** 3).sub_(2.0 / sigma)
+        for b0 in range(0, images, chunk):
+            b1 = min(images, b0 + chunk)
+            shape = [b1 - b0, rows, cols]
+            e = flat[2, :(b1 - b0) * size].view(shape)
+            t = flat[3, :(b1 - b0) * size].view(shape)
+            # eq. 13 (+ eps): e = delta + eps, the L1 distance as three abs-differences
+            for c in range(3):
+                out = e if c == 0 else t
+                torch.sub(colour[c, b0:b1, start:stop, None], colour[c, b0:b1, None, start:end],
+                          out=out).abs_()
+                if c > 0:
+                    e.add_(t)
+            e.add_(eps)
+            # eq. 12: with -z = e / (e - 1 - 2 eps), q = 1 + A z^2 and f = 1 - 2 / q
+            torch.div(e, torch.sub(e, 1.0 + 2.0 * eps, out=t), out=t)
+            q = torch.addcmul(one, t, t, value=a_coef, out=e)
+            pair = [torch.div(weight, q, out=t)]
+            if need_mu:
+                pair.append(torch.div(pair[0], q, out=flat[4, :(b1 - b0) * size].view(shape)))
+            if need_sigma:
+                pair.append(torch.mul(pair[0], dlog, out=flat[5, :(b1 - b0) * size].view(shape)))
+            for i, m in enumerate(pair):
+                acc[i, b0:b1, :, start:stop].baddbmm_(y1[b0:b1, :, start:end], m.transpose(1, 2))
+                if stop < end:  # the transposed (lower-triangle) half of the block
+                    acc[i, b0:b1, :, stop:end].baddbmm_(y1[b0:b1, :, start:stop],
+                                                        m[:, :, rows:])
+    return acc
 
-    def get(self, name: str, shape) -> Tensor:
-        size = math.prod(shape)
-        flat = self.flat.get(name)
-        if flat is None or flat.numel() < size:
-            flat = self.flat[name] = torch.empty(size, dtype=self.dtype, device=self.device)
-        return flat[:size].view(shape)
+
+@functools.lru_cache(maxsize=None)
+def _compiled_block_products():
+    """:func:`_block_products` compiled by TorchScript (the same operations in the same order),
+    or the Python function where TorchScript is missing or fails. A compiled call runs without
+    Python's interpreter lock, so the CPU threads of one FSL call do not wait for each other
+    between operations: with Python threads each of the ~16 operations per block took and gave
+    back the lock, and under load a thread woken for the lock waited for a core (measured at
+    56^2, B = 8, 2 threads, by ``tools/benchmarks/fsl.py``). ``torch.jit.script`` is deprecated
+    in torch 2.x (its FutureWarning is silenced here) but still present."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')
+            return torch.jit.script(_block_products)
+    except Exception:  # noqa: BLE001  no TorchScript: the same code, interpreted
+        return _block_products
 
 
 class _PairwiseFeatureSimilarity(torch.autograd.Function):
@@ -243,6 +306,25 @@ class _PairwiseFeatureSimilarity(torch.autograd.Function):
     @staticmethod
     def forward(ctx, image: Tensor, gated: Tensor, mu: Tensor, sigma: Tensor,
                 block_elements: Optional[int]) -> Tensor:
+        # On CPU with T > 1 torch threads the whole call runs with one intra-op thread, its
+        # blocks in T threads of its own: OpenMP's barrier after each small operation (the
+        # Laplacians, the centring) stalls every thread when a competing process holds a core
+        # (measured at 56^2, B = 8, 2 threads, one competing process: 0.17 s of such operations
+        # that take 0.007 s on a quiet machine).
+        threads = torch.get_num_threads()
+        if gated.device.type != 'cpu' or threads == 1:
+            return _PairwiseFeatureSimilarity._forward(ctx, image, gated, mu, sigma,
+                                                       block_elements, threads)
+        torch.set_num_threads(1)
+        try:
+            return _PairwiseFeatureSimilarity._forward(ctx, image, gated, mu, sigma,
+                                                       block_elements, threads)
+        finally:
+            torch.set_num_threads(threads)
+
+    @staticmethod
+    def _forward(ctx, image: Tensor, gated: Tensor, mu: Tensor, sigma: Tensor,
+                 block_elements: Optional[int], threads: int) -> Tensor:
         b, k, h, w = gated.shape
         n = h * w
         dtype, device = gated.dtype, gated.device
@@ -250,9 +332,10 @@ class _PairwiseFeatureSimilarity(torch.autograd.Function):
         need_mu, need_sigma = ctx.needs_input_grad[2], ctx.needs_input_grad[3]
         a_coef = math.exp(2.0 * mu_v)
         budget = int(block_elements or pair_block_elements(device))
-        # delta = L1 / 3 (eq. 13): colours divided by 3, one contiguous (B, n) row per channel
+        # delta = L1 / 3 (eq. 13): colours divided by 3, (3, B, n), a contiguous row per channel
+        # and image
         x = (image.detach().to(dtype).clamp(0., 1.) / 3.0).reshape(b, 3, n)
-        colour = [x[:, c].contiguous() for c in range(3)]
+        colour = x.transpose(0, 1).contiguous()
         # (D - K) 1 = 0: centring each image's predictions leaves the quadratic form unchanged and
         # limits cancellation between the degree and the neighbour terms.
         y = gated.detach().reshape(b, k, n)
@@ -270,7 +353,6 @@ class _PairwiseFeatureSimilarity(torch.autograd.Function):
         # a ones row appended to y gives the kernel's row (degree) sums from the same product;
         # the (B, K+1, n) layout makes every product (K+1, cols) x (cols, rows), the fast one
         y1 = torch.cat([y_act, y_act.new_ones(b, 1, n)], dim=1)
-        one = torch.ones((), dtype=dtype, device=device)
 
         def block_pairs(r0, r1):  # rows [r0, r1) against rows [r0, r1 + span)
             return (r1 - r0) * w * (min(h, r1 + span) - r0) * w
@@ -289,75 +371,46 @@ class _PairwiseFeatureSimilarity(torch.autograd.Function):
                 r0 = r1
             return blocks
 
-        def pairwise_products(acc, first, last, blocks, threads=0):
-            """Adds ``P y1`` for every pairwise kernel ``P`` of images [first, last) over
-            ``blocks`` to ``acc``; ``threads`` > 0 sets the torch threads of the calling thread."""
-            if threads:
-                torch.set_num_threads(threads)
-            buf = _BlockBuffers(dtype, device)
-            for r0, r1, r2, chunk in blocks:
-                start, stop, end = r0 * w, r1 * w, r2 * w
-                rows, cols = stop - start, end - start
-                weight = buf.get('weight', (r1 - r0, w, r2 - r0, w))  # eq. 10, in place
-                torch.mul(gr_n[r0:r1, None, r0:r2, None], gc[None, :, None, :], out=weight)
-                weight = F.threshold(weight.view(rows, cols), cut, 0.0, inplace=True)
-                if need_sigma:
-                    dlog = buf.get('dlog', (r1 - r0, w, r2 - r0, w))
-                    torch.add(dr2[r0:r1, None, r0:r2, None], dc2[None, :, None, :], out=dlog)
-                    dlog = dlog.view(rows, cols).div_(sigma_v ** 3).sub_(2.0 / sigma_v)
-                for b0 in range(first, last, chunk):
-                    b1 = min(last, b0 + chunk)
-                    e = buf.get('e', (b1 - b0, rows, cols))
-                    t = buf.get('t', (b1 - b0, rows, cols))
-                    # eq. 13 (+ eps): e = delta + eps, the L1 distance as three abs-differences
-                    for c, xc in enumerate(colour):
-                        out = e if c == 0 else t
-                        torch.sub(xc[b0:b1, start:stop, None], xc[b0:b1, None, start:end],
-                                  out=out).abs_()
-                        if c > 0:
-                            e.add_(t)
-                    e.add_(EPS)
-                    # eq. 12: with -z = e / (e - 1 - 2 eps), q = 1 + A z^2 and f = 1 - 2 / q
-                    torch.div(e, torch.sub(e, 1.0 + 2.0 * EPS, out=t), out=t)
-                    q = torch.addcmul(one, t, t, value=a_coef, out=e)
-                    pair = [torch.div(weight, q, out=t)]
-                    if need_mu:
-                        pair.append(torch.div(pair[0], q, out=buf.get('mq', q.shape)))
-                    if need_sigma:
-                        pair.append(torch.mul(pair[0], dlog, out=buf.get('ms', q.shape)))
-                    for i, m in enumerate(pair):
-                        acc[i, b0:b1, :, start:stop].baddbmm_(y1[b0:b1, :, start:end],
-                                                              m.transpose(1, 2))
-                        if stop < end:  # the transposed (lower-triangle) half of the block
-                            acc[i, b0:b1, :, stop:end].baddbmm_(y1[b0:b1, :, start:stop],
-                                                                m[:, :, rows:])
+        products = _compiled_block_products() if device.type == 'cpu' else _block_products
+
+        def pairwise_products(acc, first, last, blocks):
+            """Adds ``P y1`` of images [first, last) over ``blocks`` to ``acc`` (buffers as
+            large as the largest block needs)."""
+            size = max([r[3] * block_pairs(r[0], r[1]) for r in blocks], default=1)
+            products(acc[:, first:last], y1[first:last], colour[:, first:last], gr_n, gc, dr2,
+                     dc2, [list(r) for r in blocks], w, cut, a_coef, sigma_v, need_mu,
+                     need_sigma, size, EPS)
             return acc
 
         # On CPU with T > 1 torch threads the blocks run in T threads of 1-thread operations, so
         # that no barrier follows each of the many small operations (a competing process that
-        # stalls one thread then stalls only that thread's work): one image per task, taken
-        # by whichever thread is free (each image's sums stay in one thread, in a fixed order),
-        # or, with fewer images than threads, every T-th row block per thread, summed at the end.
-        threads = torch.get_num_threads()
+        # stalls one thread then stalls only that thread's work), each thread's images in one
+        # compiled call that holds no interpreter lock: one image per task, taken by whichever
+        # thread is free (each image's sums stay in one thread, in a fixed order), or, with
+        # fewer images than threads, every T-th row block per thread, summed at the end.
         acc = y.new_zeros(num, b, ka + 1, n)
         blocks = row_blocks(b)
         workers = min(threads, max(b, len(blocks))) if device.type == 'cpu' and ka else 1
         if workers <= 1:
             pairwise_products(acc, 0, b, blocks)
         else:
+            def task(run):
+                torch.set_num_threads(1)  # this worker thread's operations
+                return run()
+
+            inner = torch.get_num_threads()
             with ThreadPoolExecutor(workers) as pool:
                 try:
                     if b >= workers:
                         blocks = row_blocks(1)
-                        list(pool.map(lambda i: pairwise_products(acc, i, i + 1, blocks, 1),
-                                      range(b)))
+                        list(pool.map(lambda i: task(
+                            lambda: pairwise_products(acc, i, i + 1, blocks)), range(b)))
                     else:
-                        parts = pool.map(
-                            lambda i: pairwise_products(torch.zeros_like(acc), 0, b,
-                                                        blocks[i::workers], 1), range(workers))
+                        parts = pool.map(lambda i: task(lambda: pairwise_products(
+                            torch.zeros_like(acc), 0, b, blocks[i::workers])), range(workers))
                         acc = functools.reduce(torch.add, parts)
                 finally:
-                    torch.set_num_threads(threads)  # the process-wide count the workers set
+                    torch.set_num_threads(inner)  # the process-wide count the workers set
         deg, nbr = acc[:, :, ka:], acc[:, :, :ka]
         lap_m = deg * y_act - nbr  # (D_P - P) y for every pairwise kernel P (active channels)
         lap_w = _separable_laplacian(y, gr_n, gc, h, w)

@@ -232,3 +232,28 @@ def test_cpu_threads_split_the_blocks_and_keep_the_thread_count():
                 assert torch.allclose(g, g_ref, rtol=1e-10, atol=1e-12)
     finally:
         torch.set_num_threads(before)
+
+
+def test_the_compiled_block_products_are_the_interpreted_ones_bit_for_bit():
+    # TorchScript compiles the block loop (no interpreter lock in the CPU threads); it runs the
+    # same operations in the same order as the Python function, so the sums are identical
+    from mmseg_hfpl.losses.functional import _block_products, _compiled_block_products
+    compiled = _compiled_block_products()
+    assert isinstance(compiled, torch.jit.ScriptFunction)  # TorchScript of the pinned torch
+    gen = torch.Generator().manual_seed(6)
+    h, w, images, k1 = 9, 7, 3, 5
+    n = h * w
+    y1 = torch.rand(images, k1, n, generator=gen)
+    colour = torch.rand(3, images, n, generator=gen) / 3
+    dr2 = (torch.arange(h)[:, None] - torch.arange(h)[None]).float().square()
+    dc2 = (torch.arange(w)[:, None] - torch.arange(w)[None]).float().square()
+    gr, gc = (-dr2 / 8).exp(), (-dc2 / 8).exp()
+    blocks = [[0, 2, 6, 2], [2, 5, 9, 3], [5, 9, 9, 1]]  # [r0, r1, r2, images per block]
+    size = max(c * (r1 - r0) * w * (r2 - r0) * w for r0, r1, r2, c in blocks)
+    outs = []
+    for fn in (compiled, _block_products):
+        acc = torch.zeros(3, images, k1, n)
+        fn(acc, y1, colour, gr, gc, dr2, dc2, blocks, w, 1e-9, math.exp(5.0), 2.0, True, True,
+           size, 1e-5)
+        outs.append(acc)
+    assert outs[0].abs().sum() > 0 and torch.equal(outs[0], outs[1])
