@@ -13,10 +13,10 @@ import os.path as osp
 
 import torch
 
+from mmseg_hfpl.engine.process_exit import skip_exit_collection
 from mmseg_hfpl.fileio import atomic_path
 from mmseg_hfpl.models.backbones.mxnet_params import load_mxnet_params, resnet38_state_dict
 from mmseg_hfpl.models.backbones.resnet38d import ResNet38d
-from mmseg_hfpl.engine.process_exit import skip_exit_collection
 
 
 def convert(src: str, dst: str, base_channels: int = 64, overwrite: bool = False) -> dict:

@@ -42,10 +42,10 @@ import mmseg_hfpl  # noqa: F401
 from mmseg_hfpl.engine import (destroy_process_group, init_cpu_process_group,
                                load_checkpoint_checked)
 from mmseg_hfpl.engine.cfg_options import merge_cfg_options
+from mmseg_hfpl.engine.process_exit import skip_exit_collection
 from mmseg_hfpl.pseudo_labels import PseudoLabelGenerator, check_output_dir, dataset_items
 from mmseg_hfpl.pseudo_labels.scoring import score_summary
 from mmseg_hfpl.pseudo_labels.config import label_crf_settings, threshold_settings
-from mmseg_hfpl.engine.process_exit import skip_exit_collection
 
 
 def parse_args():

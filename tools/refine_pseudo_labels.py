@@ -34,13 +34,13 @@ from mmseg.registry import DATASETS, MODELS
 import mmseg_hfpl  # noqa: F401
 from mmseg_hfpl.engine import load_checkpoint_checked
 from mmseg_hfpl.engine.cfg_options import merge_cfg_options
+from mmseg_hfpl.engine.process_exit import skip_exit_collection
 from mmseg_hfpl.pseudo_labels import (check_output_dir, check_output_dirs, dataset_items,
                                       image_name, score_label_files)
 from mmseg_hfpl.pseudo_labels.config import resolve_pseudo_label_dir, without_masks
 from mmseg_hfpl.pseudo_labels.fingerprint import (check_fingerprints, model_fingerprint,
                                                   read_fingerprint, write_fingerprints)
 from mmseg_hfpl.pseudo_labels.refine import SEED_RESIZES, refine_items
-from mmseg_hfpl.engine.process_exit import skip_exit_collection
 
 
 def main():

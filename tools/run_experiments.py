@@ -71,8 +71,8 @@ import numpy as np
 from mmengine.config import Config, DictAction
 
 from mmseg_hfpl.engine.cfg_options import merge_cfg_options
-from mmseg_hfpl.fileio import atomic_path
 from mmseg_hfpl.engine.process_exit import skip_exit_collection
+from mmseg_hfpl.fileio import atomic_path
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 METRICS = ('J', 'F', 'J&F')

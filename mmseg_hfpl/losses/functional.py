@@ -6,8 +6,8 @@ The registered loss modules (``importance_sampling_loss.py``, ``gap_loss.py``,
 import functools
 import math
 import os
-from concurrent.futures import ThreadPoolExecutor
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from typing import List, Optional
 
 import torch

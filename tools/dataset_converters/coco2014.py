@@ -40,8 +40,8 @@ from PIL import Image
 from mmseg_hfpl.datasets.coco_masks import (CROWD_MODES, ORDERS, category_index_map,
                                             image_labels, paint_class_mask)
 from mmseg_hfpl.datasets.wsss_voc_dataset import voc_colormap
-from mmseg_hfpl.pseudo_labels.fingerprint import read_fingerprint, write_fingerprints
 from mmseg_hfpl.engine.process_exit import skip_exit_collection
+from mmseg_hfpl.pseudo_labels.fingerprint import read_fingerprint, write_fingerprints
 
 IMAGE_LISTS = ('all', 'annotated')
 CONVERTER_VERSION = 1  # bump when the masks of the same settings change
