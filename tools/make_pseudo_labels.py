@@ -214,5 +214,5 @@ def describe_dataset(split: str, dataset_cfg) -> str:
 
 
 if __name__ == '__main__':
-    skip_exit_collection()  # exit without the final collections (0.6 s)
+    skip_exit_collection()
     main()

@@ -40,5 +40,5 @@ def main():
 
 
 if __name__ == '__main__':
-    skip_exit_collection()  # exit without the final collections (0.6 s)
+    skip_exit_collection()
     main()

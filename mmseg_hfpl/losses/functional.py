@@ -312,15 +312,15 @@ class _PairwiseFeatureSimilarity(torch.autograd.Function):
         # (measured at 56^2, B = 8, 2 threads, one competing process: 0.17 s of such operations
         # that take 0.007 s on a quiet machine).
         threads = torch.get_num_threads()
-        if gated.device.type != 'cpu' or threads == 1:
-            return _PairwiseFeatureSimilarity._forward(ctx, image, gated, mu, sigma,
-                                                       block_elements, threads)
-        torch.set_num_threads(1)
+        one_thread = gated.device.type == 'cpu' and threads > 1
+        if one_thread:
+            torch.set_num_threads(1)
         try:
             return _PairwiseFeatureSimilarity._forward(ctx, image, gated, mu, sigma,
                                                        block_elements, threads)
         finally:
-            torch.set_num_threads(threads)
+            if one_thread:
+                torch.set_num_threads(threads)
 
     @staticmethod
     def _forward(ctx, image: Tensor, gated: Tensor, mu: Tensor, sigma: Tensor,
@@ -367,19 +367,21 @@ class _PairwiseFeatureSimilarity(torch.autograd.Function):
                 r1 = r0 + 1
                 while r1 < h and chunk * block_pairs(r0, r1 + 1) <= budget:
                     r1 += 1
-                blocks.append((r0, r1, min(h, r1 + span), chunk))
+                blocks.append([r0, r1, min(h, r1 + span), chunk])
                 r0 = r1
             return blocks
 
         products = _compiled_block_products() if device.type == 'cpu' else _block_products
 
-        def pairwise_products(acc, first, last, blocks):
+        def pairwise_products(acc, first, last, blocks, threads=0):
             """Adds ``P y1`` of images [first, last) over ``blocks`` to ``acc`` (buffers as
-            large as the largest block needs)."""
+            large as the largest block needs); ``threads`` > 0 sets the torch threads of the
+            calling thread."""
+            if threads:
+                torch.set_num_threads(threads)
             size = max([r[3] * block_pairs(r[0], r[1]) for r in blocks], default=1)
             products(acc[:, first:last], y1[first:last], colour[:, first:last], gr_n, gc, dr2,
-                     dc2, [list(r) for r in blocks], w, cut, a_coef, sigma_v, need_mu,
-                     need_sigma, size, EPS)
+                     dc2, blocks, w, cut, a_coef, sigma_v, need_mu, need_sigma, size, EPS)
             return acc
 
         # On CPU with T > 1 torch threads the blocks run in T threads of 1-thread operations, so
@@ -394,20 +396,17 @@ class _PairwiseFeatureSimilarity(torch.autograd.Function):
         if workers <= 1:
             pairwise_products(acc, 0, b, blocks)
         else:
-            def task(run):
-                torch.set_num_threads(1)  # this worker thread's operations
-                return run()
-
             inner = torch.get_num_threads()
             with ThreadPoolExecutor(workers) as pool:
                 try:
                     if b >= workers:
                         blocks = row_blocks(1)
-                        list(pool.map(lambda i: task(
-                            lambda: pairwise_products(acc, i, i + 1, blocks)), range(b)))
+                        list(pool.map(lambda i: pairwise_products(acc, i, i + 1, blocks, 1),
+                                      range(b)))
                     else:
-                        parts = pool.map(lambda i: task(lambda: pairwise_products(
-                            torch.zeros_like(acc), 0, b, blocks[i::workers])), range(workers))
+                        parts = pool.map(
+                            lambda i: pairwise_products(torch.zeros_like(acc), 0, b,
+                                                        blocks[i::workers], 1), range(workers))
                         acc = functools.reduce(torch.add, parts)
                 finally:
                     torch.set_num_threads(inner)  # the process-wide count the workers set

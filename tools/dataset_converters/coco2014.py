@@ -236,5 +236,5 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Dict[str, int]]:
 
 
 if __name__ == '__main__':
-    skip_exit_collection()  # exit without the final collections (0.6 s)
+    skip_exit_collection()
     main()
